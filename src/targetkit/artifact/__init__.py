@@ -1,0 +1,1 @@
+"""Artifacts: where they live, how they are downloaded, decoded, validated and cached."""

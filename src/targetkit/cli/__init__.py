@@ -1,0 +1,1 @@
+"""The ``targetkit`` command line."""

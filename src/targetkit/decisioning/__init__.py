@@ -1,0 +1,1 @@
+"""On-device decisioning: request context, rule compilation, allocation and responses."""

@@ -1,0 +1,1 @@
+"""The Delivery API: requests, responses, cookies, notifications and telemetry."""
