@@ -139,3 +139,9 @@ def test_visitor_id_falls_back_to_fresh_uuid(block: dict[str, object] | None) ->
     first = visitor_id_for(block)
     assert uuid.UUID(first).version == 4
     assert visitor_id_for(block) != first
+
+
+@given(st.text(), st.integers(min_value=0), _with_lone_surrogates.filter(bool))
+def test_allocation_accepts_lone_surrogates(client: str, activity: int, visitor: str) -> None:
+    device = device_id_for(client, activity, visitor)
+    assert allocation(client, activity, visitor) == allocation_for_device(device)

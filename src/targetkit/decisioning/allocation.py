@@ -149,4 +149,11 @@ def allocation(client: str, activity_id: int | str, visitor_id: str) -> float:
     """
     if not visitor_id:
         visitor_id = str(uuid.uuid4())
-    return allocation_for_device(f"{client}.{activity_id}.{visitor_id}.{CAMPAIGN_BUCKET_SALT}")
+    device = f"{client}.{activity_id}.{visitor_id}.{CAMPAIGN_BUCKET_SALT}"
+    # Inlined murmur3_utf16 + allocation_for_device: two fewer calls on the hottest path.
+    try:
+        data = device.encode("utf-16-le")
+    except UnicodeEncodeError:
+        data = device.encode("utf-16-le", "surrogatepass")
+    signed: int = _hash(data, 0, True)
+    return (abs(signed) % TOTAL_BUCKETS) / 100
