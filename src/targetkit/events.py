@@ -362,12 +362,12 @@ class ThreadRunner:
 
     def __init__(self, name: str = "targetkit-events") -> None:
         self._name = name
-        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def __call__(self, job: Job) -> None:
+    def __call__(self, job: Callable[[], object]) -> None:
         with self._lock:
             if self._closed:
                 logger.debug("event runner %s is closed; job dropped", self._name)
