@@ -1,0 +1,515 @@
+"""The synchronous client: :class:`TargetClient`.
+
+A thin layer over :class:`~targetkit.core.ClientCore`: it owns one pooled httpx client,
+one daemon thread that polls the artifact, one daemon thread that sends notifications,
+and one daemon thread that runs event callbacks. None of them keeps the process alive.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from targetkit.artifact.download import classify_status, is_transient_download_error
+from targetkit.artifact.location import artifact_url, cdn_base_url, geo_url
+from targetkit.attributes import Attributes
+from targetkit.core import ClientCore, LoadedArtifact, Prepared
+from targetkit.delivery.notifications import NotificationQueue, Outgoing, PendingItem
+from targetkit.delivery.retry import Backoff, is_transient
+from targetkit.delivery.wire import (
+    DELIVERY_PATH,
+    delivery_headers,
+    delivery_params,
+    target_base_url,
+)
+from targetkit.errors import (
+    ArtifactDownloadError,
+    ArtifactError,
+    ClientClosedError,
+    DeliveryError,
+    NotReadyError,
+    TargetError,
+)
+from targetkit.events import (
+    ArtifactDownloadFailed,
+    ArtifactDownloadSucceeded,
+    Callback,
+    EventDispatcher,
+    GeoLocationUpdated,
+    SendNotificationError,
+    Subscription,
+    ThreadRunner,
+)
+from targetkit.ids import new_uuid
+from targetkit.options import DecisioningMethod, Options, parse_options
+from targetkit.requests import validate_notifications
+from targetkit.transport import SyncTransport
+
+__all__ = ["TargetClient", "create"]
+
+logger = logging.getLogger(__name__)
+
+#: How long close() waits for pending notifications by default (s).
+CLOSE_TIMEOUT_S = 5.0
+
+
+class _HeldRunner:
+    """Queues event jobs until :meth:`release`, then runs them on a ThreadRunner.
+
+    ``create()`` releases it just before returning, so no callback runs while the caller
+    is still waiting for its client.
+    """
+
+    def __init__(self, inner: ThreadRunner) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._held: list[Callable[[], object]] | None = []
+
+    def __call__(self, job: Callable[[], object]) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._held.append(job)
+                return
+        self._inner(job)
+
+    def release(self) -> None:
+        with self._lock:
+            held, self._held = self._held or [], None
+        for job in held:
+            self._inner(job)
+
+
+class TargetClient:
+    """Adobe Target client: server-side, on-device or hybrid decisioning.
+
+    Create it with :meth:`create` (or :func:`targetkit.create`); use it as a context
+    manager or call :meth:`close` when done.
+    """
+
+    def __init__(self, options: Options, *, _internal: bool = False) -> None:
+        if not _internal:
+            raise TypeError("use TargetClient.create(options) to make a client")
+        self._options = options
+        self._core = ClientCore(options)
+        self._transport = SyncTransport()
+        self._runner = ThreadRunner()
+        self._held = _HeldRunner(self._runner)
+        self._events = EventDispatcher(self._held)
+        for name, callback in options.events.items():
+            self._events.subscribe(name, callback)
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._etag: str | None = None
+        self._refresh_lock = threading.Lock()
+        self._location = artifact_url(
+            client=options.client,
+            environment=options.environment,
+            property_token=options.property_token,
+            artifact_format=options.artifact_format or "json",
+            cdn_environment=options.cdn_environment,
+            cdn_base_path=options.cdn_base_path,
+            artifact_location=options.artifact_location,
+        )
+        self._geo_url = geo_url(cdn_base_url(options.cdn_environment, options.cdn_base_path))
+        self._queue = NotificationQueue(
+            self._core.telemetry,
+            max_items=options.notification_queue_size,
+            batch_size=options.notification_batch_size,
+        )
+        self._queue_cond = threading.Condition()
+        self._in_flight = 0
+        self._backoff = Backoff()
+        self._threads: list[threading.Thread] = []
+
+    # -- creation -------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, options: Mapping[str, Any] | None = None) -> TargetClient:
+        """Validate ``options`` and start a client. Never blocks on the network.
+
+        Raises :class:`ConfigurationError` naming the first invalid option.
+        """
+        parsed = parse_options(options)
+        for warning in parsed.warnings:
+            logger.warning(warning)
+        client = cls(parsed, _internal=True)
+        try:
+            client._start()
+        finally:
+            client._held.release()
+        return client
+
+    def _start(self) -> None:
+        options = self._options
+        if options.decisioning_method is DecisioningMethod.SERVER_SIDE:
+            self._mark_ready()
+        else:
+            if options.artifact_payload is not None:
+                self._install_payload(options.artifact_payload)
+            if options.artifact_payload is None or options.artifact_location:
+                self._spawn(self._poll_loop, "targetkit-artifact")
+        self._spawn(self._notification_loop, "targetkit-notifications")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _install_payload(self, payload: Mapping[str, Any] | bytes | str) -> None:
+        try:
+            loaded = self._core.compile(payload, None, None)
+        except ArtifactError as err:
+            logger.error("the artifact_payload option was rejected: %s", err)
+            self._events.emit(
+                ArtifactDownloadFailed(artifact_location="artifact_payload", error=err)
+            )
+            return
+        self._install(loaded)
+
+    def _install(self, loaded: LoadedArtifact) -> None:
+        self._core.install(loaded)
+        self._mark_ready()
+
+    def _mark_ready(self) -> None:
+        self._ready.set()
+        self._events.mark_ready()
+
+    # -- readiness and events -------------------------------------------------------
+
+    @property
+    def is_ready(self) -> bool:
+        """True once get_offers can decide (on-device: an artifact is loaded)."""
+        return self._ready.is_set()
+
+    def wait_until_ready(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: without bound); True when ready."""
+        return self._ready.wait(timeout)
+
+    def on(self, name: str, callback: Callback) -> Subscription:
+        """Subscribe ``callback`` to event ``name``; returns a handle for :meth:`off`."""
+        return self._events.subscribe(name, callback)
+
+    def off(self, handle: Subscription) -> bool:
+        """Unsubscribe; False when the handle was not subscribed."""
+        return self._events.unsubscribe(handle)
+
+    # -- artifact polling -----------------------------------------------------------
+
+    def refresh_artifact(self) -> bool:
+        """Download the artifact now; True when a new artifact was installed."""
+        self._check_open()
+        return self._refresh()
+
+    def _poll_loop(self) -> None:
+        interval_s = self._options.polling_interval_ms / 1000
+        while not self._stop.is_set():
+            self._refresh()
+            if interval_s <= 0:
+                if self.is_ready:
+                    return
+                # No polling, but the first artifact never came: keep trying, gently.
+                wait_s = 5.0
+            elif not self.is_ready:
+                wait_s = min(interval_s, 5.0)
+            else:
+                wait_s = interval_s
+            if self._stop.wait(wait_s):
+                return
+
+    def _refresh(self) -> bool:
+        with self._refresh_lock:
+            return self._download_cycle()
+
+    def _download_cycle(self) -> bool:
+        timeout_s = self._options.timeout_ms / 1000
+        last_error: BaseException | None = None
+        for attempt in range(1, self._backoff.attempts + 1):
+            if attempt > 1 and self._stop.wait(self._backoff.delay_s(attempt - 1)):
+                return False
+            started = time.perf_counter()
+            try:
+                status, etag, body = self._transport.get_artifact(
+                    self._location, self._etag, timeout_s
+                )
+                error = classify_status(status, self._location)
+                if error is not None:
+                    raise error
+            except ArtifactDownloadError as err:
+                last_error = err
+                if is_transient_download_error(err):
+                    logger.debug("artifact download attempt %d failed: %s", attempt, err)
+                    continue
+                break
+            if status == 304:
+                return False
+            return self._accept(body, etag, (time.perf_counter() - started) * 1000)
+        assert last_error is not None
+        logger.warning("artifact download from %s failed: %s", self._location, last_error)
+        self._events.emit(
+            ArtifactDownloadFailed(artifact_location=self._location, error=last_error)
+        )
+        return False
+
+    def _accept(self, body: bytes, etag: str | None, download_ms: float) -> bool:
+        started = time.perf_counter()
+        try:
+            loaded = self._core.compile(body, self._location, etag)
+        except ArtifactError as err:
+            logger.warning("artifact from %s rejected: %s", self._location, err)
+            self._events.emit(ArtifactDownloadFailed(artifact_location=self._location, error=err))
+            return False
+        self._etag = etag
+        self._core.telemetry.add(
+            new_uuid(),
+            self._core.clock_ms(),
+            execution=download_ms,
+            parsing=(time.perf_counter() - started) * 1000,
+        )
+        self._install(loaded)
+        self._events.emit(
+            ArtifactDownloadSucceeded(artifact_location=self._location, artifact_payload=loaded.raw)
+        )
+        return True
+
+    # -- get_offers -----------------------------------------------------------------
+
+    def get_offers(self, options: Mapping[str, Any]) -> Any:
+        """Decide offers for a Delivery API request; see the README for the envelope.
+
+        With ``callback`` / ``err_callback`` in ``options`` (the reference's style), the
+        call runs in the background and returns at once.
+        """
+        callback = options.get("callback") if isinstance(options, Mapping) else None
+        err_callback = options.get("err_callback") if isinstance(options, Mapping) else None
+        if callback is None and err_callback is None:
+            return self._get_offers(options)
+        rest = {k: v for k, v in options.items() if k not in ("callback", "err_callback")}
+        self._spawn_call(lambda: self._get_offers(rest), callback, err_callback)
+        return None
+
+    def _spawn_call(self, call: Callable[[], Any], callback: Any, err_callback: Any) -> None:
+        def run() -> None:
+            try:
+                result = call()
+            except Exception as err:
+                if callable(err_callback):
+                    err_callback(err)
+                else:
+                    logger.exception("get_offers failed")
+                return
+            if callable(callback):
+                callback(result)
+
+        threading.Thread(target=run, name="targetkit-call", daemon=True).start()
+
+    def _get_offers(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        self._check_open()
+        prepared = self._core.prepare(options)
+        loaded = self._await_artifact(prepared)
+        if prepared.geo_ip is not None:
+            self._core.apply_geo(prepared, self._lookup_geo(prepared.geo_ip))
+        envelope, item = self._core.decide_local(prepared, loaded)
+        if item is not None:
+            self._enqueue(item)
+        return envelope
+
+    def _await_artifact(self, prepared: Prepared) -> LoadedArtifact:
+        loaded = self._core.artifact
+        if loaded is not None:
+            return loaded
+        wait_ms = self._options.maximum_wait_ready_ms
+        self._ready.wait(None if wait_ms is None else wait_ms / 1000)
+        loaded = self._core.artifact
+        if loaded is None:
+            raise NotReadyError(
+                f"no artifact loaded from {self._location} within maximum_wait_ready "
+                f"({wait_ms} ms); on-device decisions are not possible yet"
+            )
+        return loaded
+
+    def _lookup_geo(self, ip: str) -> dict[str, Any] | None:
+        try:
+            geo = self._transport.lookup_geo(self._geo_url, ip, self._options.timeout_ms / 1000)
+        except TargetError as err:
+            logger.warning("geo lookup for %r failed, deciding without geo: %s", ip, err)
+            return None
+        self._events.emit(GeoLocationUpdated(geo_context=geo))
+        return geo
+
+    # -- notifications --------------------------------------------------------------
+
+    def send_notifications(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Send display/click notifications to the Delivery API now (any mode)."""
+        self._check_open()
+        if not isinstance(options, Mapping):
+            from targetkit.errors import InvalidRequestError
+
+            raise InvalidRequestError("options", "must be an object")
+        request = options.get("request")
+        if not isinstance(request, Mapping):
+            from targetkit.errors import InvalidRequestError
+
+            raise InvalidRequestError("options.request", "must be an object")
+        validate_notifications(request.get("notifications"), "request.notifications")
+        body = dict(request)
+        body.setdefault("requestId", new_uuid())
+        entries = self._core.telemetry.drain()
+        if entries:
+            body["telemetry"] = {"entries": entries}
+        session_id = options.get("session_id") or new_uuid()
+        outgoing = Outgoing(body, session_id, entries)
+        try:
+            response = self._post(outgoing)
+        except DeliveryError:
+            self._core.telemetry.restore(entries)
+            raise
+        return {"response": response, "request": body}
+
+    def _enqueue(self, item: PendingItem) -> None:
+        if not self._queue.put(item):
+            err = TargetError(
+                f"notification queue full ({self._options.notification_queue_size} items); "
+                f"{self._queue.dropped} dropped so far"
+            )
+            logger.warning("%s", err)
+            self._events.emit(
+                SendNotificationError(notification={"request": dict(item.visitor)}, error=err)
+            )
+            return
+        with self._queue_cond:
+            self._queue_cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send queued notifications now; True when the queue drained within ``timeout`` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._queue_cond:
+            self._flush_requested = True
+            self._queue_cond.notify_all()
+            while len(self._queue) or self._in_flight:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._queue_cond.wait(remaining if remaining is not None else 0.05)
+        return True
+
+    _flush_requested = False
+
+    def _notification_loop(self) -> None:
+        linger_s = self._options.notification_flush_interval_ms / 1000
+        while True:
+            with self._queue_cond:
+                while not len(self._queue) and not self._stop.is_set():
+                    self._queue_cond.wait()
+                if self._stop.is_set() and not len(self._queue):
+                    return
+                if not self._flush_requested and not self._stop.is_set():
+                    # Let a few more arrive so they share requests.
+                    self._queue_cond.wait(linger_s)
+                self._flush_requested = False
+                batch = self._queue.take_batch()
+                self._in_flight += len(batch)
+            for outgoing in batch:
+                self._send_with_retry(outgoing)
+                with self._queue_cond:
+                    self._in_flight -= 1
+                    self._queue_cond.notify_all()
+
+    def _send_with_retry(self, outgoing: Outgoing) -> None:
+        for attempt in range(1, self._backoff.attempts + 1):
+            try:
+                self._post(outgoing)
+                self._queue.sent += 1
+                return
+            except DeliveryError as err:
+                if attempt < self._backoff.attempts and is_transient(err):
+                    time.sleep(self._backoff.delay_s(attempt, random.Random()))
+                    continue
+                self._queue.failed += 1
+                self._queue.give_back_telemetry(outgoing)
+                logger.warning("sending notifications failed: %s", err)
+                self._events.emit(
+                    SendNotificationError(notification={"request": outgoing.body}, error=err)
+                )
+                return
+
+    def _post(self, outgoing: Outgoing) -> Any:
+        opts = self._options
+        base = target_base_url(
+            client=opts.client,
+            secure=opts.secure,
+            server_domain=opts.server_domain,
+            location_hint=opts.target_location_hint,
+        )
+        request_id = str(outgoing.body.get("requestId") or new_uuid())
+        return self._transport.post_delivery(
+            base + DELIVERY_PATH,
+            delivery_params(opts.client, opts.organization_id, outgoing.session_id, opts.version),
+            delivery_headers(request_id, _sdk_version()),
+            outgoing.body,
+            opts.timeout_ms / 1000,
+        )
+
+    # -- attributes -----------------------------------------------------------------
+
+    def get_attributes(
+        self, mbox_names: list[str], options: Mapping[str, Any] | None = None
+    ) -> Attributes:
+        """Feature-flag style access to the json offers of ``mbox_names``."""
+        from targetkit.attributes import attributes_request
+
+        request_options = attributes_request(mbox_names, options)
+        return Attributes(self.get_offers(request_options))
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("this TargetClient is closed")
+
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Stop polling, flush notifications (up to ``timeout`` s) and free resources.
+
+        Idempotent.
+        """
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        deadline = time.monotonic() + timeout
+        self.flush(timeout)
+        self._stop.set()
+        with self._queue_cond:
+            self._queue_cond.notify_all()
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._transport.close()
+        self._runner.close(max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> TargetClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _sdk_version() -> str:
+    from targetkit import __version__
+
+    return __version__
+
+
+def create(options: Mapping[str, Any] | None = None) -> TargetClient:
+    """Same as :meth:`TargetClient.create`."""
+    return TargetClient.create(options)

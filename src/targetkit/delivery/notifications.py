@@ -1,0 +1,137 @@
+"""The notification queue: display notifications from on-device decisions, sent in batches.
+
+On-device ``get_offers`` must tell Target what it displayed, but must not wait for it.
+Each call hands its notifications to one bounded queue per client; a single background
+worker (a daemon thread, or an asyncio task) drains it, groups the notifications of the
+same visitor into one Delivery API call, and retries transient failures with backoff.
+
+This module is the I/O-free part shared by both workers:
+
+* **Bound.** The queue holds at most ``max_items`` pending calls' worth of notifications
+  (the ``notification_queue_size`` option). When it is full the *newest* item is refused:
+  :meth:`NotificationQueue.put` returns False, the drop is counted in ``dropped``, and the
+  client logs it and fires ``send_notification_error``. Nothing is dropped silently.
+* **Batches.** Up to ``batch_size`` items are taken at once. Items whose visitor (``id``,
+  ``context``, ``experienceCloud``) is identical are merged into one request, since a
+  Delivery request carries one visitor.
+* **Telemetry** entries waiting in the :class:`TelemetryStore` ride on the first request of
+  a batch. An item that carries no notification (a prefetch-only call) exists only to
+  carry telemetry and is skipped when there is none left to send.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from targetkit.decisioning.engine import DisplayNotification
+from targetkit.delivery.telemetry import TelemetryStore
+from targetkit.ids import new_uuid
+
+__all__ = ["NotificationQueue", "Outgoing", "PendingItem", "is_transient_status"]
+
+
+def is_transient_status(status: int) -> bool:
+    """Statuses worth retrying: timeouts, throttling and server errors."""
+    return status in (408, 429) or 500 <= status <= 599
+
+
+@dataclass(slots=True)
+class PendingItem:
+    """What one ``get_offers`` call (or ``send_notifications``) left to send."""
+
+    visitor: Mapping[str, Any]
+    session_id: str | None
+    notifications: Sequence[DisplayNotification | Mapping[str, Any]]
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One Delivery API call to make: its body, session id, and the entries it carries."""
+
+    body: dict[str, Any]
+    session_id: str | None
+    telemetry: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+
+
+def _visitor_key(visitor: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(visitor, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+class NotificationQueue:
+    """A bounded, thread-safe queue of pending notifications (see the module doc)."""
+
+    def __init__(
+        self,
+        telemetry: TelemetryStore,
+        *,
+        max_items: int = 10000,
+        batch_size: int = 100,
+        request_extras: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._telemetry = telemetry
+        self._max_items = max_items
+        self._batch_size = batch_size
+        self._extras = request_extras
+        self._items: deque[PendingItem] = deque()
+        self._lock = threading.Lock()
+        self.dropped = 0
+        self.sent = 0
+        self.failed = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: PendingItem) -> bool:
+        """Queue an item; False (and counted in ``dropped``) when the queue is full."""
+        with self._lock:
+            if len(self._items) >= self._max_items:
+                self.dropped += 1
+                return False
+            self._items.append(item)
+            return True
+
+    def take_batch(self) -> list[Outgoing]:
+        """Take up to ``batch_size`` items and turn them into Delivery requests."""
+        with self._lock:
+            count = min(self._batch_size, len(self._items))
+            items = [self._items.popleft() for _ in range(count)]
+        groups: dict[tuple[bytes, str | None], list[PendingItem]] = {}
+        for item in items:
+            groups.setdefault((_visitor_key(item.visitor), item.session_id), []).append(item)
+        outgoing = []
+        for group in groups.values():
+            request = self._request_for(group)
+            if request is not None:
+                outgoing.append(request)
+        return outgoing
+
+    def _request_for(self, group: list[PendingItem]) -> Outgoing | None:
+        notes = [
+            n.to_dict(new_uuid) if isinstance(n, DisplayNotification) else dict(n)
+            for item in group
+            for n in item.notifications
+        ]
+        entries = self._telemetry.drain() if self._telemetry.has_entries() else []
+        if not notes and not entries:
+            return None
+        body: dict[str, Any] = {"requestId": new_uuid()}
+        body.update({k: v for k, v in group[0].visitor.items() if v is not None})
+        if self._extras is not None:
+            for key, value in self._extras().items():
+                body.setdefault(key, value)
+        if notes:
+            body["notifications"] = notes
+        if entries:
+            body["telemetry"] = {"entries": entries}
+        return Outgoing(body, group[0].session_id, entries)
+
+    def give_back_telemetry(self, outgoing: Outgoing) -> None:
+        """A request failed for good: keep its telemetry for the next one."""
+        self._telemetry.restore(outgoing.telemetry)
