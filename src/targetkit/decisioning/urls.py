@@ -1,0 +1,242 @@
+"""Page and referring URL context for on-device decisioning.
+
+Rules in an artifact test ``page.*`` and ``referring.*`` attributes, so these must be
+computed exactly as the Node.js SDK computes them, because its output defines the
+conformance suites:
+
+* path, query and fragment follow the "loose" mode of the ``parse-uri`` 1.0.x package
+  (Steven Levithan's parseUri), which the Node SDK uses. Its quirks are kept: a URL
+  without a scheme treats its first token as the host (``"foo/bar"`` has host ``foo``
+  and path ``/bar``), and a non-numeric port ends the path early.
+* subdomain, domain and top-level domain follow the Node SDK's ``parseDomainPsl``
+  on top of the ``psl`` 1.9 package: the host is validated, then the *last* matching
+  rule in public-suffix-list file order is used. A host that is not valid or whose
+  suffix is not listed gives ``domain == host`` and empty subdomain and TLD.
+
+The public suffix list is the copy shipped with the ``publicsuffixlist`` package; it is
+read from disk on first use, never fetched from the network.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from targetkit.errors import ConfigurationError
+
+__all__ = ["EMPTY_URL_CONTEXT", "UrlParser"]
+
+logger = logging.getLogger(__name__)
+
+_KEYS = ("url", "path", "query", "fragment", "subdomain", "domain", "topLevelDomain")
+
+# Cache only URLs up to this length (characters): longer ones are still parsed, but
+# keeping them would let a few hostile requests pin a lot of memory in the LRU.
+_MAX_CACHED_URL = 4096
+
+# Equivalent to parse-uri's loose regex for the groups we use (protocol guard, host,
+# path, query, anchor). The original expresses the path as directory + file with a
+# per-character lookahead, which costs O(n^2) on long paths; it always reduces to "from a
+# leading '/' up to the first '?' or '#'", or "up to the first '/', '?' or '#'" when the
+# path does not start with '/'. Character classes mirror JavaScript: ``\d`` is ASCII and
+# ``.`` stops at JavaScript's four line terminators.
+_URI = re.compile(
+    r"(?:(?![^:@]+:[^:@/]*@)[^:/?#.]+:)?"  # scheme, unless it looks like user:pass@
+    r"(?://)?"
+    r"(?:(?:[^:@]*(?::[^:@]*)?)?@)?"  # user info
+    r"([^:/?#]*)"  # host
+    r"(?::[0-9]*)?"  # port
+    r"(/[^?#]*|[^?#/]*)"  # path
+    r"(?:\?([^#]*))?"  # query
+    r"(?:#([^\n\r\u2028\u2029]*))?"  # anchor
+)
+
+_MAX_DOMAIN = 255  # characters, as checked by psl
+
+# JavaScript punycode's label separators: full stop and its CJK / full-width forms.
+_SEPARATORS = re.compile("[\u3002\uff0e\uff61]")
+_LABEL_OK = re.compile(r"[a-z0-9\-]+")
+
+
+class _Rule(NamedTuple):
+    order: int  # position in the list file: psl picks the last matching rule
+    suffix: str  # as written in the list (may be Unicode)
+    wildcard: bool
+    exception: bool
+
+
+def _punycode_label(label: str) -> str:
+    return label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+
+
+def _to_ascii(domain: str) -> str:
+    """Mirror JavaScript ``punycode.toASCII`` for names without ``@`` (never valid here)."""
+    if domain.isascii():
+        return domain
+    domain = _SEPARATORS.sub(".", domain)
+    return ".".join(_punycode_label(label) for label in domain.split("."))
+
+
+def _valid_ascii_domain(ascii_domain: str) -> bool:
+    if not 1 <= len(ascii_domain) <= _MAX_DOMAIN:
+        return False
+    for label in ascii_domain.split("."):
+        if not 1 <= len(label) <= 63 or label[0] == "-" or label[-1] == "-":
+            return False
+        if _LABEL_OK.fullmatch(label) is None:
+            return False
+    return True
+
+
+def _default_rules() -> Iterable[str]:
+    # Imported here so that importing targetkit never touches the list.
+    import publicsuffixlist
+
+    with open(publicsuffixlist.PSLFILE, encoding="utf-8") as handle:
+        yield from handle
+
+
+def _rule_table(lines: Iterable[str]) -> dict[str, _Rule]:
+    """Index rules by their ASCII suffix; a later duplicate wins, as in psl."""
+    table: dict[str, _Rule] = {}
+    for order, line in enumerate(lines):
+        text = line.strip()
+        if not text or text.startswith("//"):
+            continue
+        rule = text.split(" ")[0]
+        wildcard = rule.startswith("*.")
+        exception = rule.startswith("!")
+        suffix = rule[2:] if wildcard else rule[1:] if exception else rule
+        try:
+            key = _to_ascii(suffix)
+        except UnicodeError:
+            logger.debug("skipping public suffix rule %r", rule)
+            continue
+        table[key] = _Rule(order, suffix, wildcard, exception)
+    return table
+
+
+class UrlParser:
+    """Builds the ``page`` / ``referring`` context of a URL, with a bounded LRU cache.
+
+    One instance owns one parsed copy of the public suffix list (loaded on first use,
+    tens of ms) and one LRU of ``cache_size`` URLs. Methods are thread-safe.
+    """
+
+    def __init__(
+        self, cache_size: int = 2048, *, suffix_rules: Iterable[str] | None = None
+    ) -> None:
+        """``suffix_rules``: lines of a public suffix list, in file order (default: the
+        list shipped with ``publicsuffixlist``); mainly for tests."""
+        if not isinstance(cache_size, int) or cache_size < 0:
+            raise ConfigurationError("cache_size", "must be an integer >= 0")
+        self._rule_lines = suffix_rules
+        self._rules: dict[str, _Rule] | None = None
+        self._cached = functools.lru_cache(maxsize=cache_size)(self._compute)
+
+    def url_context(self, url: object) -> Mapping[str, Any]:
+        """Return the context of ``url`` (any object; non-strings give the empty context).
+
+        Keys: ``url, path, query, fragment, subdomain, domain, topLevelDomain`` and a
+        lower-cased ``<key>_lc`` twin of each. The mapping is shared and read-only.
+        """
+        if not isinstance(url, str) or not url:
+            return EMPTY_URL_CONTEXT
+        if len(url) > _MAX_CACHED_URL:
+            return self._compute(url)
+        return self._cached(url)
+
+    def cache_info(self) -> functools._CacheInfo:
+        """Hit/miss counters and size of the LRU."""
+        return self._cached.cache_info()
+
+    def _compute(self, url: str) -> Mapping[str, Any]:
+        match = _URI.match(url)
+        # The pattern cannot fail (every part is optional); keep the check for mypy.
+        if match is None:  # pragma: no cover
+            return EMPTY_URL_CONTEXT
+        host, path, query, fragment = (group or "" for group in match.groups())
+        subdomain, domain, tld = self._split_host(host)
+        return _freeze((url, path, query, fragment, subdomain, domain, tld))
+
+    def _table(self) -> dict[str, _Rule]:
+        # Racing first calls may both build the table; either result is identical.
+        if self._rules is None:
+            lines = self._rule_lines if self._rule_lines is not None else _default_rules()
+            self._rules = _rule_table(lines)
+            self._rule_lines = None
+        return self._rules
+
+    def _split_host(self, host: str) -> tuple[str, str, str]:
+        """(subdomain, domain, topLevelDomain) like the Node SDK's parseDomainPsl."""
+        try:
+            parsed = self._psl_parse(host)
+        except (UnicodeError, ValueError):
+            parsed = None
+        if parsed is None:
+            return "", host, ""
+        domain, tld, subdomain = parsed
+        if subdomain.startswith("www"):
+            # Node drops four characters after any "www" prefix ("wwwx.a" -> "a").
+            subdomain = subdomain[4:]
+        return subdomain, domain, tld
+
+    def _psl_parse(self, host: str) -> tuple[str, str, str] | None:
+        """(domain, tld, subdomain) when psl would call ``host`` valid, else None."""
+        name = host.lower()
+        if name.endswith("."):
+            name = name[:-1]
+        # Punycode never shortens a label and '@' is never valid: reject these before
+        # paying for the encoding of a long hostile host.
+        if len(name) > _MAX_DOMAIN or "@" in name:
+            return None
+        ascii_name = _to_ascii(name)
+        if not _valid_ascii_domain(ascii_name):
+            return None
+        labels = name.split(".")
+        if labels[-1] == "local":
+            return None
+        rule = self._find_rule(ascii_name)
+        if rule is None:  # unlisted suffixes are never "valid"
+            return None
+        tld_parts = rule.suffix.split(".")
+        private = labels[: len(labels) - len(tld_parts)]
+        if rule.exception:
+            private.append(tld_parts.pop(0))
+        if private and rule.wildcard:
+            tld_parts.insert(0, private.pop())
+        if not private:
+            return None
+        tld = ".".join(tld_parts)
+        domain = private.pop() + "." + tld
+        subdomain = ".".join(private)
+        if "xn--" in name:
+            domain = _to_ascii(domain)
+            subdomain = _to_ascii(subdomain) if subdomain else ""
+        return domain, tld, subdomain
+
+    def _find_rule(self, ascii_name: str) -> _Rule | None:
+        table = self._table()
+        best = table.get(ascii_name)
+        start = ascii_name.find(".")
+        while start != -1:
+            rule = table.get(ascii_name[start + 1 :])
+            if rule is not None and (best is None or rule.order > best.order):
+                best = rule
+            start = ascii_name.find(".", start + 1)
+        return best
+
+
+def _freeze(values: tuple[str, ...]) -> Mapping[str, Any]:
+    context: dict[str, Any] = dict(zip(_KEYS, values, strict=True))
+    for key, value in zip(_KEYS, values, strict=True):
+        context[key + "_lc"] = value.lower()
+    return MappingProxyType(context)
+
+
+EMPTY_URL_CONTEXT: Mapping[str, Any] = _freeze(("",) * len(_KEYS))
+"""The context of an absent, empty or non-string URL (every value ``""``)."""
