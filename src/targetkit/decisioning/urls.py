@@ -23,12 +23,11 @@ import functools
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from targetkit.errors import ConfigurationError
 
-__all__ = ["EMPTY_URL_CONTEXT", "UrlParser"]
+__all__ = ["UrlParser"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,15 +136,18 @@ class UrlParser:
         self._rule_lines = suffix_rules
         self._rules: dict[str, _Rule] | None = None
         self._cached = functools.lru_cache(maxsize=cache_size)(self._compute)
+        # The context of an absent, empty or non-string URL (every value "").
+        self._empty = _url_dict(("",) * len(_KEYS))
 
     def url_context(self, url: object) -> Mapping[str, Any]:
         """Return the context of ``url`` (any object; non-strings give the empty context).
 
         Keys: ``url, path, query, fragment, subdomain, domain, topLevelDomain`` and a
-        lower-cased ``<key>_lc`` twin of each. The mapping is shared and read-only.
+        lower-cased ``<key>_lc`` twin of each. The dict is shared between calls (cached):
+        treat it as read-only.
         """
         if not isinstance(url, str) or not url:
-            return EMPTY_URL_CONTEXT
+            return self._empty
         if len(url) > _MAX_CACHED_URL:
             return self._compute(url)
         return self._cached(url)
@@ -158,10 +160,10 @@ class UrlParser:
         match = _URI.match(url)
         # The pattern cannot fail (every part is optional); keep the check for mypy.
         if match is None:  # pragma: no cover
-            return EMPTY_URL_CONTEXT
+            return self._empty
         host, path, query, fragment = (group or "" for group in match.groups())
         subdomain, domain, tld = self._split_host(host)
-        return _freeze((url, path, query, fragment, subdomain, domain, tld))
+        return _url_dict((url, path, query, fragment, subdomain, domain, tld))
 
     def _table(self) -> dict[str, _Rule]:
         # Racing first calls may both build the table; either result is identical.
@@ -231,12 +233,8 @@ class UrlParser:
         return best
 
 
-def _freeze(values: tuple[str, ...]) -> Mapping[str, Any]:
+def _url_dict(values: tuple[str, ...]) -> dict[str, Any]:
     context: dict[str, Any] = dict(zip(_KEYS, values, strict=True))
     for key, value in zip(_KEYS, values, strict=True):
         context[key + "_lc"] = value.lower()
-    return MappingProxyType(context)
-
-
-EMPTY_URL_CONTEXT: Mapping[str, Any] = _freeze(("",) * len(_KEYS))
-"""The context of an absent, empty or non-string URL (every value ``""``)."""
+    return context

@@ -26,7 +26,6 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 from targetkit.errors import ConfigurationError
@@ -229,7 +228,7 @@ class UserAgentParser:
 
         ``browserVersion`` is the major version (int), -1 when unknown. Client hints
         win over the user agent, each attribute separately. Values of the wrong type are
-        treated as absent. The mapping is shared between calls and read-only.
+        treated as absent. The dict is shared between calls (cached): treat it as read-only.
         """
         agent = user_agent if isinstance(user_agent, str) else ""
         full = major = platform = None
@@ -257,11 +256,9 @@ def _compute(user_agent: str, brands: str, platform_hint: str | None) -> Mapping
         version = hint_version
     # A platform hint is used even when empty, as in the Node SDK.
     platform = platform_hint if platform_hint is not None else _operating_system(user_agent)
-    return MappingProxyType(
-        {
-            "browserType": name.lower(),
-            "browserVersion": max(version, -1),
-            "platform": _TARGET_PLATFORMS.get(platform, platform),
-            "locale": "en",
-        }
-    )
+    return {
+        "browserType": name.lower(),
+        "browserVersion": max(version, -1),
+        "platform": _TARGET_PLATFORMS.get(platform, platform),
+        "locale": "en",
+    }
