@@ -97,9 +97,11 @@ class RequestTracer:
             "artifact": self._header.get("artifact"),
             "profile": self._header.get("profile"),
             "request": {k: v for k, v in request.items() if v is not None},
-            "campaigns": [dict(c) for c in self._campaigns.values()],
-            "evaluatedCampaignTargets": [
-                {**t, "matchedSegmentIds": list(t["matchedSegmentIds"])}
-                for t in self._targets.values()
-            ],
+            # Snapshots: a location's trace shows what was evaluated up to its answer.
+            "campaigns": [_snapshot(c) for c in self._campaigns.values()],
+            "evaluatedCampaignTargets": [_snapshot(t) for t in self._targets.values()],
         }
+
+
+def _snapshot(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, list) else v for k, v in entry.items()}
