@@ -8,27 +8,25 @@ and one daemon thread that runs event callbacks. None of them keeps the process 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from targetkit.artifact.download import classify_status, is_transient_download_error
 from targetkit.artifact.location import artifact_url, cdn_base_url, geo_url
+from targetkit.artifact.poller import ArtifactPoller
 from targetkit.attributes import Attributes
 from targetkit.core import ClientCore, LoadedArtifact, Prepared
-from targetkit.delivery.notifications import NotificationQueue, Outgoing, PendingItem
-from targetkit.delivery.retry import Backoff, is_transient
+from targetkit.delivery.notifications import NotificationQueue, Outgoing
 from targetkit.delivery.wire import (
     DELIVERY_PATH,
     delivery_headers,
     delivery_params,
     target_base_url,
 )
+from targetkit.delivery.worker import NotificationWorker
 from targetkit.errors import (
-    ArtifactDownloadError,
     ArtifactError,
     ClientClosedError,
     DeliveryError,
@@ -37,11 +35,9 @@ from targetkit.errors import (
 )
 from targetkit.events import (
     ArtifactDownloadFailed,
-    ArtifactDownloadSucceeded,
     Callback,
     EventDispatcher,
     GeoLocationUpdated,
-    SendNotificationError,
     Subscription,
     ThreadRunner,
 )
@@ -103,11 +99,8 @@ class TargetClient:
         for name, callback in options.events.items():
             self._events.subscribe(name, callback)
         self._ready = threading.Event()
-        self._stop = threading.Event()
         self._closed = False
         self._close_lock = threading.Lock()
-        self._etag: str | None = None
-        self._refresh_lock = threading.Lock()
         self._location = artifact_url(
             client=options.client,
             environment=options.environment,
@@ -118,15 +111,18 @@ class TargetClient:
             artifact_location=options.artifact_location,
         )
         self._geo_url = geo_url(cdn_base_url(options.cdn_environment, options.cdn_base_path))
-        self._queue = NotificationQueue(
+        self._poller: ArtifactPoller | None = None
+        queue = NotificationQueue(
             self._core.telemetry,
             max_items=options.notification_queue_size,
             batch_size=options.notification_batch_size,
         )
-        self._queue_cond = threading.Condition()
-        self._in_flight = 0
-        self._backoff = Backoff()
-        self._threads: list[threading.Thread] = []
+        self._worker = NotificationWorker(
+            queue,
+            self._post,
+            self._events,
+            linger_s=options.notification_flush_interval_ms / 1000,
+        )
 
     # -- creation -------------------------------------------------------------------
 
@@ -154,13 +150,11 @@ class TargetClient:
             if options.artifact_payload is not None:
                 self._install_payload(options.artifact_payload)
             if options.artifact_payload is None or options.artifact_location:
-                self._spawn(self._poll_loop, "targetkit-artifact")
-        self._spawn(self._notification_loop, "targetkit-notifications")
-
-    def _spawn(self, target: Callable[[], None], name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        self._threads.append(thread)
-        thread.start()
+                self._poller = ArtifactPoller(
+                    self._core, self._transport, self._events, self._location, self._install
+                )
+                self._poller.start()
+        self._worker.start()
 
     def _install_payload(self, payload: Mapping[str, Any] | bytes | str) -> None:
         try:
@@ -205,78 +199,9 @@ class TargetClient:
     def refresh_artifact(self) -> bool:
         """Download the artifact now; True when a new artifact was installed."""
         self._check_open()
-        return self._refresh()
-
-    def _poll_loop(self) -> None:
-        interval_s = self._options.polling_interval_ms / 1000
-        while not self._stop.is_set():
-            self._refresh()
-            if interval_s <= 0:
-                if self.is_ready:
-                    return
-                # No polling, but the first artifact never came: keep trying, gently.
-                wait_s = 5.0
-            elif not self.is_ready:
-                wait_s = min(interval_s, 5.0)
-            else:
-                wait_s = interval_s
-            if self._stop.wait(wait_s):
-                return
-
-    def _refresh(self) -> bool:
-        with self._refresh_lock:
-            return self._download_cycle()
-
-    def _download_cycle(self) -> bool:
-        timeout_s = self._options.timeout_ms / 1000
-        last_error: BaseException | None = None
-        for attempt in range(1, self._backoff.attempts + 1):
-            if attempt > 1 and self._stop.wait(self._backoff.delay_s(attempt - 1)):
-                return False
-            started = time.perf_counter()
-            try:
-                status, etag, body = self._transport.get_artifact(
-                    self._location, self._etag, timeout_s
-                )
-                error = classify_status(status, self._location)
-                if error is not None:
-                    raise error
-            except ArtifactDownloadError as err:
-                last_error = err
-                if is_transient_download_error(err):
-                    logger.debug("artifact download attempt %d failed: %s", attempt, err)
-                    continue
-                break
-            if status == 304:
-                return False
-            return self._accept(body, etag, (time.perf_counter() - started) * 1000)
-        assert last_error is not None
-        logger.warning("artifact download from %s failed: %s", self._location, last_error)
-        self._events.emit(
-            ArtifactDownloadFailed(artifact_location=self._location, error=last_error)
-        )
-        return False
-
-    def _accept(self, body: bytes, etag: str | None, download_ms: float) -> bool:
-        started = time.perf_counter()
-        try:
-            loaded = self._core.compile(body, self._location, etag)
-        except ArtifactError as err:
-            logger.warning("artifact from %s rejected: %s", self._location, err)
-            self._events.emit(ArtifactDownloadFailed(artifact_location=self._location, error=err))
+        if self._poller is None:
             return False
-        self._etag = etag
-        self._core.telemetry.add(
-            new_uuid(),
-            self._core.clock_ms(),
-            execution=download_ms,
-            parsing=(time.perf_counter() - started) * 1000,
-        )
-        self._install(loaded)
-        self._events.emit(
-            ArtifactDownloadSucceeded(artifact_location=self._location, artifact_payload=loaded.raw)
-        )
-        return True
+        return self._poller.refresh()
 
     # -- get_offers -----------------------------------------------------------------
 
@@ -317,7 +242,7 @@ class TargetClient:
             self._core.apply_geo(prepared, self._lookup_geo(prepared.geo_ip))
         envelope, item = self._core.decide_local(prepared, loaded)
         if item is not None:
-            self._enqueue(item)
+            self._worker.enqueue(item)
         return envelope
 
     def _await_artifact(self, prepared: Prepared) -> LoadedArtifact:
@@ -372,72 +297,9 @@ class TargetClient:
             raise
         return {"response": response, "request": body}
 
-    def _enqueue(self, item: PendingItem) -> None:
-        if not self._queue.put(item):
-            err = TargetError(
-                f"notification queue full ({self._options.notification_queue_size} items); "
-                f"{self._queue.dropped} dropped so far"
-            )
-            logger.warning("%s", err)
-            self._events.emit(
-                SendNotificationError(notification={"request": dict(item.visitor)}, error=err)
-            )
-            return
-        with self._queue_cond:
-            self._queue_cond.notify_all()
-
     def flush(self, timeout: float | None = None) -> bool:
         """Send queued notifications now; True when the queue drained within ``timeout`` s."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._queue_cond:
-            self._flush_requested = True
-            self._queue_cond.notify_all()
-            while len(self._queue) or self._in_flight:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._queue_cond.wait(remaining if remaining is not None else 0.05)
-        return True
-
-    _flush_requested = False
-
-    def _notification_loop(self) -> None:
-        linger_s = self._options.notification_flush_interval_ms / 1000
-        while True:
-            with self._queue_cond:
-                while not len(self._queue) and not self._stop.is_set():
-                    self._queue_cond.wait()
-                if self._stop.is_set() and not len(self._queue):
-                    return
-                if not self._flush_requested and not self._stop.is_set():
-                    # Let a few more arrive so they share requests.
-                    self._queue_cond.wait(linger_s)
-                self._flush_requested = False
-                batch = self._queue.take_batch()
-                self._in_flight += len(batch)
-            for outgoing in batch:
-                self._send_with_retry(outgoing)
-                with self._queue_cond:
-                    self._in_flight -= 1
-                    self._queue_cond.notify_all()
-
-    def _send_with_retry(self, outgoing: Outgoing) -> None:
-        for attempt in range(1, self._backoff.attempts + 1):
-            try:
-                self._post(outgoing)
-                self._queue.sent += 1
-                return
-            except DeliveryError as err:
-                if attempt < self._backoff.attempts and is_transient(err):
-                    time.sleep(self._backoff.delay_s(attempt, random.Random()))
-                    continue
-                self._queue.failed += 1
-                self._queue.give_back_telemetry(outgoing)
-                logger.warning("sending notifications failed: %s", err)
-                self._events.emit(
-                    SendNotificationError(notification={"request": outgoing.body}, error=err)
-                )
-                return
+        return self._worker.flush(timeout)
 
     def _post(self, outgoing: Outgoing) -> Any:
         opts = self._options
@@ -483,12 +345,9 @@ class TargetClient:
                 return
             self._closed = True
         deadline = time.monotonic() + timeout
-        self.flush(timeout)
-        self._stop.set()
-        with self._queue_cond:
-            self._queue_cond.notify_all()
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        if self._poller is not None:
+            self._poller.stop(0.5)
+        self._worker.stop(max(0.0, deadline - time.monotonic()))
         self._transport.close()
         self._runner.close(max(0.0, deadline - time.monotonic()))
 

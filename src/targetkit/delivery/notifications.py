@@ -76,7 +76,7 @@ class NotificationQueue:
         request_extras: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self._telemetry = telemetry
-        self._max_items = max_items
+        self.max_items = max_items
         self._batch_size = batch_size
         self._extras = request_extras
         self._items: deque[PendingItem] = deque()
@@ -91,7 +91,7 @@ class NotificationQueue:
     def put(self, item: PendingItem) -> bool:
         """Queue an item; False (and counted in ``dropped``) when the queue is full."""
         with self._lock:
-            if len(self._items) >= self._max_items:
+            if len(self._items) >= self.max_items:
                 self.dropped += 1
                 return False
             self._items.append(item)
