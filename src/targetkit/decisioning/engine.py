@@ -167,8 +167,8 @@ class _RequestDecision:
         ctx = dict(self.context)
         params = detail.get("parameters")
         ctx["mbox"] = mbox_context(params) if isinstance(params, dict) and params else {}
-        address = detail.get("address")
-        if address is not None:
+        if "address" in detail:
+            address = detail["address"]
             # The Delivery API builds both page and referring from the location's own
             # address.url here (not from referringUrl); we keep that for parity.
             page = self.page_context(address)
