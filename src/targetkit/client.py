@@ -29,12 +29,12 @@ from targetkit.delivery.worker import NotificationWorker
 from targetkit.errors import (
     ArtifactError,
     ClientClosedError,
+    ConfigurationError,
     DeliveryError,
     NotReadyError,
     TargetError,
 )
 from targetkit.events import (
-    ArtifactDownloadFailed,
     Callback,
     EventDispatcher,
     GeoLocationUpdated,
@@ -160,11 +160,8 @@ class TargetClient:
         try:
             loaded = self._core.compile(payload, None, None)
         except ArtifactError as err:
-            logger.error("the artifact_payload option was rejected: %s", err)
-            self._events.emit(
-                ArtifactDownloadFailed(artifact_location="artifact_payload", error=err)
-            )
-            return
+            # The payload is an option: an unusable one fails create(), naming it.
+            raise ConfigurationError("artifact_payload", str(err)) from err
         self._install(loaded)
 
     def _install(self, loaded: LoadedArtifact) -> None:
