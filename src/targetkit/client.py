@@ -43,7 +43,7 @@ from targetkit.events import (
 )
 from targetkit.ids import new_uuid
 from targetkit.options import DecisioningMethod, Options, parse_options
-from targetkit.requests import validate_notifications
+from targetkit.requests import validate_get_offers, validate_notifications
 from targetkit.transport import SyncTransport
 
 __all__ = ["TargetClient", "create"]
@@ -212,6 +212,7 @@ class TargetClient:
         err_callback = options.get("err_callback") if isinstance(options, Mapping) else None
         if callback is None and err_callback is None:
             return self._get_offers(options)
+        validate_get_offers(options)  # fail in the caller, not in the background
         rest = {k: v for k, v in options.items() if k not in ("callback", "err_callback")}
         self._spawn_call(lambda: self._get_offers(rest), callback, err_callback)
         return None

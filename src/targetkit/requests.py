@@ -132,6 +132,9 @@ def validate_get_offers(options: Any) -> GetOffersOptions:
         value = raw.get(key)
         if value is not None and not isinstance(value, str):
             raise InvalidRequestError(f"options.{key}", "must be a string")
+    for key in ("callback", "err_callback"):
+        if raw.get(key) is not None and not callable(raw[key]):
+            raise InvalidRequestError(f"options.{key}", "must be callable")
     customer_ids = raw.get("customer_ids")
     if customer_ids is not None:
         if not isinstance(customer_ids, list):
