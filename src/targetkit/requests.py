@@ -142,7 +142,9 @@ def validate_get_offers(options: Any) -> GetOffersOptions:
         for i, item in enumerate(customer_ids):
             _require_dict(item, f"options.customer_ids[{i}]")
     method = raw.get("decisioning_method")
-    if method is not None and method not in {m.value for m in DecisioningMethod}:
+    if method is not None and (
+        not isinstance(method, str) or method not in {m.value for m in DecisioningMethod}
+    ):
         raise InvalidRequestError(
             "options.decisioning_method",
             "must be one of 'on-device', 'server-side', 'hybrid'",
