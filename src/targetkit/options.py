@@ -339,8 +339,9 @@ _SPECS: tuple[_Spec, ...] = (
         "maximum_wait_ready",
         "int (ms)",
         _integer(0, _MS),
-        "How long create() waits for the first artifact, in milliseconds; None waits "
-        "without bound, 0 does not wait.",
+        "How long an on-device get_offers waits for the first artifact before raising "
+        "NotReadyError, in milliseconds (hybrid goes server-side instead); None waits "
+        "without bound, 0 does not wait. create() itself never waits.",
         field="maximum_wait_ready_ms",
         env=_env_int,
     ),
@@ -362,7 +363,8 @@ _SPECS: tuple[_Spec, ...] = (
         "logger",
         "logging.Logger-like",
         _logger,
-        "Logger to use instead of logging.getLogger('targetkit').",
+        "Adobe-compatible logger object (debug/error methods); it also receives "
+        "targetkit's log records. targetkit logs to logging.getLogger('targetkit').",
         env=None,
     ),
     _spec("version", "str", _text, "Version reported to Target in telemetry."),
@@ -378,8 +380,8 @@ _SPECS: tuple[_Spec, ...] = (
         "notification_queue_size",
         "int",
         _integer(1, None),
-        "targetkit: most on-device notifications kept waiting to be sent; beyond it the "
-        "oldest are dropped.",
+        "targetkit: most on-device notification items kept waiting to be sent; beyond it "
+        "new ones are refused, counted, logged and reported via send_notification_error.",
         env=_env_int,
     ),
     _spec(
