@@ -580,3 +580,17 @@ def _stray_env_warnings(env: Mapping[str, str]) -> list[str]:
         elif close := difflib.get_close_matches(name, readable, n=1, cutoff=0.85):
             warnings.append(f"{name} is not read by targetkit; did you mean {close[0]}?")
     return warnings
+
+
+def options_markdown() -> str:
+    """The README's options table, rendered from :data:`OPTIONS_DOC`."""
+    lines = [
+        "| option | type | default | environment | meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for doc in OPTIONS_DOC:
+        env = f"`{doc.env}`" if doc.env else "-"
+        meaning = doc.meaning.replace("|", "\\|")
+        kind = doc.type.replace("|", "\\|")
+        lines.append(f"| `{doc.key}` | {kind} | {doc.default} | {env} | {meaning} |")
+    return "\n".join(lines)
