@@ -7,9 +7,12 @@ and one daemon thread that runs event callbacks. None of them keeps the process 
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
@@ -53,18 +56,28 @@ logger = logging.getLogger(__name__)
 #: How long close() waits for pending notifications by default (s).
 CLOSE_TIMEOUT_S = 5.0
 
+#: Event callbacks start this long after create() returns (s), so that the caller's
+#: ``client = targetkit.create(...)`` assignment has happened when a callback reads it.
+CREATE_GRACE_S = 0.02
+
 
 class _HeldRunner:
     """Queues event jobs until :meth:`release`, then runs them on a ThreadRunner.
 
-    ``create()`` releases it just before returning, so no callback runs while the caller
-    is still waiting for its client.
+    ``create()`` releases it as it returns: the runner first waits
+    :data:`CREATE_GRACE_S`, then runs the held jobs, so no callback runs while the caller
+    is still waiting for its client, nor before the returned client is assigned.
     """
 
     def __init__(self, inner: ThreadRunner) -> None:
         self._inner = inner
         self._lock = threading.Lock()
         self._held: list[Callable[[], object]] | None = []
+
+    def retarget(self, inner: ThreadRunner) -> None:
+        """Run later jobs on ``inner`` (a forked child replaces the dead runner)."""
+        with self._lock:
+            self._inner = inner
 
     def __call__(self, job: Callable[[], object]) -> None:
         with self._lock:
@@ -75,7 +88,10 @@ class _HeldRunner:
 
     def release(self) -> None:
         with self._lock:
-            held, self._held = self._held or [], None
+            if self._held is None:
+                return
+            held, self._held = self._held, None
+        self._inner(functools.partial(time.sleep, CREATE_GRACE_S))
         for job in held:
             self._inner(job)
 
@@ -99,6 +115,8 @@ class TargetClient:
         for name, callback in options.events.items():
             self._events.subscribe(name, callback)
         self._ready = threading.Event()
+        # Set when ready or closed: wakes get_offers / wait_until_ready callers.
+        self._wake = threading.Event()
         self._closed = False
         self._close_lock = threading.Lock()
         self._location = artifact_url(
@@ -112,12 +130,22 @@ class TargetClient:
         )
         self._geo_url = geo_url(cdn_base_url(options.cdn_environment, options.cdn_base_path))
         self._poller: ArtifactPoller | None = None
+        self._worker = self._new_worker()
+        if hasattr(os, "register_at_fork"):
+            # A weak reference: the hook (which cannot be unregistered) must not keep
+            # a closed or dropped client alive.
+            os.register_at_fork(
+                after_in_child=functools.partial(_restart_in_child, weakref.ref(self))
+            )
+
+    def _new_worker(self) -> NotificationWorker:
+        options = self._options
         queue = NotificationQueue(
             self._core.telemetry,
             max_items=options.notification_queue_size,
             batch_size=options.notification_batch_size,
         )
-        self._worker = NotificationWorker(
+        return NotificationWorker(
             queue,
             self._post,
             self._events,
@@ -170,6 +198,7 @@ class TargetClient:
 
     def _mark_ready(self) -> None:
         self._ready.set()
+        self._wake.set()
         self._events.mark_ready()
 
     # -- readiness and events -------------------------------------------------------
@@ -180,8 +209,12 @@ class TargetClient:
         return self._ready.is_set()
 
     def wait_until_ready(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds (None: without bound); True when ready."""
-        return self._ready.wait(timeout)
+        """Wait up to ``timeout`` seconds (None: without bound); True when ready.
+
+        Returns False at once when the client is (or gets) closed before it is ready.
+        """
+        self._wake.wait(timeout)
+        return self._ready.is_set()
 
     def on(self, name: str, callback: Callback) -> Subscription:
         """Subscribe ``callback`` to event ``name``; returns a handle for :meth:`off`."""
@@ -194,7 +227,11 @@ class TargetClient:
     # -- artifact polling -----------------------------------------------------------
 
     def refresh_artifact(self) -> bool:
-        """Download the artifact now; True when a new artifact was installed."""
+        """Download the artifact now, on this thread; True when a new artifact was installed.
+
+        Same events as a scheduled poll (none for a 304). This is how tests and operators
+        refresh faster than the 300000 ms ``polling_interval`` floor.
+        """
         self._check_open()
         if self._poller is None:
             return False
@@ -248,12 +285,14 @@ class TargetClient:
         if loaded is not None:
             return loaded
         wait_ms = self._options.maximum_wait_ready_ms
-        self._ready.wait(None if wait_ms is None else wait_ms / 1000)
+        self._wake.wait(None if wait_ms is None else wait_ms / 1000)
+        self._check_open()
         loaded = self._core.artifact
         if loaded is None:
             raise NotReadyError(
-                f"no artifact loaded from {self._location} within maximum_wait_ready "
-                f"({wait_ms} ms); on-device decisions are not possible yet"
+                f"the client is not ready: no artifact loaded from {self._location} within "
+                f"maximum_wait_ready ({wait_ms} ms), so on-device decisions are not possible "
+                "yet (artifact_download_failed events carry the reasons)"
             )
         return loaded
 
@@ -342,12 +381,32 @@ class TargetClient:
             if self._closed:
                 return
             self._closed = True
+        self._wake.set()
         deadline = time.monotonic() + timeout
         if self._poller is not None:
             self._poller.stop(0.5)
         self._worker.stop(max(0.0, deadline - time.monotonic()))
         self._transport.close()
         self._runner.close(max(0.0, deadline - time.monotonic()))
+
+    def _restart_after_fork(self) -> None:
+        """In a forked child: new threads, connections and queue; the parent's are not ours.
+
+        Notifications still queued belong to the parent (it sends them); sockets of the
+        parent's pool must not be shared, so the child opens its own.
+        """
+        if self._closed:
+            return
+        self._close_lock = threading.Lock()
+        self._parent_transport = self._transport  # never closed here: the parent uses it
+        self._transport = SyncTransport()
+        self._core.after_fork()
+        self._runner = ThreadRunner()
+        self._held.retarget(self._runner)
+        self._worker = self._new_worker()
+        self._worker.start()
+        if self._poller is not None:
+            self._poller.restart_after_fork(self._transport)
 
     def __enter__(self) -> TargetClient:
         return self
@@ -359,6 +418,16 @@ class TargetClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _restart_in_child(ref: weakref.ReferenceType[TargetClient]) -> None:
+    client = ref()
+    if client is None:
+        return
+    try:
+        client._restart_after_fork()
+    except Exception:
+        logger.exception("could not restart the client's threads after fork")
 
 
 def _sdk_version() -> str:

@@ -146,6 +146,10 @@ class ClientCore:
             count = self._retrievals
         return LoadedArtifact(compiled, location, etag, self.clock_ms(), count)
 
+    def after_fork(self) -> None:
+        """In a forked child: a fresh swap lock (the parent's may have been held)."""
+        self._swap_lock = threading.Lock()
+
     def install(self, loaded: LoadedArtifact) -> bool:
         """Make ``loaded`` the artifact new requests use; True if it is the first one."""
         with self._swap_lock:

@@ -55,8 +55,11 @@ class ArtifactPoller:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="targetkit-artifact", daemon=True)
+    def start(self, *, wait_first: bool = False) -> None:
+        """Start the polling thread; with ``wait_first`` it sleeps an interval first."""
+        self._thread = threading.Thread(
+            target=self._loop, args=(wait_first,), name="targetkit-artifact", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout_s: float) -> None:
@@ -69,7 +72,8 @@ class ArtifactPoller:
         self._transport = transport
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self.start()
+        # The parent polled recently: a loaded child waits an interval like it would have.
+        self.start(wait_first=self._source.core.artifact is not None)
 
     def refresh(self) -> bool:
         """Run one cycle now; True when a new artifact was installed."""
@@ -78,20 +82,26 @@ class ArtifactPoller:
                 return False
             return self._cycle()
 
-    def _loop(self) -> None:
+    def _loop(self, wait_first: bool) -> None:
         try:
+            if wait_first and self._wait():
+                return
             while not self._stop.is_set():
                 self.refresh()
-                wait_s = next_wait_s(
-                    self._source.core.options.polling_interval_ms,
-                    self._source.core.artifact is not None,
-                )
-                if wait_s is None or self._stop.wait(wait_s):
+                if self._wait():
                     return
         except Exception:
             # After close() the transport is gone; anything else is a bug worth a trace.
             if not self._stop.is_set():
                 logger.exception("the artifact poller stopped unexpectedly")
+
+    def _wait(self) -> bool:
+        """Wait until the next cycle is due; True when polling should end."""
+        wait_s = next_wait_s(
+            self._source.core.options.polling_interval_ms,
+            self._source.core.artifact is not None,
+        )
+        return wait_s is None or self._stop.wait(wait_s)
 
     def _cycle(self) -> bool:
         cycle = self._source.new_cycle()
