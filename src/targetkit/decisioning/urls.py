@@ -61,6 +61,12 @@ _SEPARATORS = re.compile("[\u3002\uff0e\uff61]")
 _LABEL_OK = re.compile(r"[a-z0-9\-]+")
 
 
+# One rule per line: leading blanks, then the rule up to the first blank; "//" lines
+# are comments. Matched over the whole file at once: a Python loop over its ~16k lines
+# cost tens of ms on the first request (that is most of a cold start).
+_RULE_LINE = re.compile(r"^[^\S\n]*(?!//)(\S+)", re.MULTILINE)
+
+
 class _Rule(NamedTuple):
     order: int  # position in the list file: psl picks the last matching rule
     suffix: str  # as written in the list (may be Unicode)
@@ -91,32 +97,71 @@ def _valid_ascii_domain(ascii_domain: str) -> bool:
     return True
 
 
-def _default_rules() -> Iterable[str]:
+def _default_rules() -> str:
     # Imported here so that importing targetkit never touches the list.
     import publicsuffixlist
 
     with open(publicsuffixlist.PSLFILE, encoding="utf-8") as handle:
-        yield from handle
+        return handle.read()
 
 
-def _rule_table(lines: Iterable[str]) -> dict[str, _Rule]:
-    """Index rules by their ASCII suffix; a later duplicate wins, as in psl."""
-    table: dict[str, _Rule] = {}
-    for order, line in enumerate(lines):
-        text = line.strip()
-        if not text or text.startswith("//"):
-            continue
-        rule = text.split(" ")[0]
-        wildcard = rule.startswith("*.")
-        exception = rule.startswith("!")
-        suffix = rule[2:] if wildcard else rule[1:] if exception else rule
-        try:
-            key = _to_ascii(suffix)
-        except UnicodeError:
-            logger.debug("skipping public suffix rule %r", rule)
-            continue
-        table[key] = _Rule(order, suffix, wildcard, exception)
-    return table
+def _bare(rule: str) -> str:
+    """The suffix a rule is about, without its ``*.`` or ``!`` marker."""
+    if rule.startswith("*."):
+        return rule[2:]
+    return rule[1:] if rule.startswith("!") else rule
+
+
+class _SuffixTable:
+    """The rules of a public suffix list, indexed by suffix.
+
+    ``rules`` keeps every rule's text in file order; ``by_suffix`` maps a bare suffix to
+    the position of its last rule (a later duplicate wins, as in psl). Internationalized
+    rules are also keyed by their punycode form, but that index is only built the first
+    time a punycode host is looked up: an ASCII host can never match it, and encoding
+    the ~500 Unicode rules is what made loading the list slow.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.rules: list[str] = _RULE_LINE.findall(text)
+        self.by_suffix: dict[str, int] = {_bare(rule): i for i, rule in enumerate(self.rules)}
+        self._punycode: dict[str, int] | None = None
+
+    def punycode(self) -> dict[str, int]:
+        # Racing first calls may both build it; either result is identical.
+        if self._punycode is None:
+            table: dict[str, int] = {}
+            for i, rule in enumerate(self.rules):
+                if rule.isascii():
+                    continue
+                try:
+                    table[_to_ascii(_bare(rule))] = i
+                except UnicodeError:
+                    logger.debug("skipping public suffix rule %r", rule)
+            self._punycode = table
+        return self._punycode
+
+    def rule(self, order: int) -> _Rule:
+        text = self.rules[order]
+        return _Rule(order, _bare(text), text.startswith("*."), text.startswith("!"))
+
+    def find(self, ascii_name: str) -> _Rule | None:
+        """The last rule in file order matching ``ascii_name`` or one of its suffixes."""
+        tables = [self.by_suffix]
+        if "xn--" in ascii_name:
+            tables.append(self.punycode())
+        best = -1
+        start = -1
+        while True:
+            candidate = ascii_name[start + 1 :]
+            for table in tables:
+                order = table.get(candidate, -1)
+                if order > best:
+                    best = order
+            start = ascii_name.find(".", start + 1)
+            if start == -1:
+                break
+        return None if best < 0 else self.rule(best)
 
 
 class UrlParser:
@@ -134,7 +179,7 @@ class UrlParser:
         if not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size", "must be an integer >= 0")
         self._rule_lines = suffix_rules
-        self._rules: dict[str, _Rule] | None = None
+        self._rules: _SuffixTable | None = None
         self._cached = functools.lru_cache(maxsize=cache_size)(self._compute)
         # The context of an absent, empty or non-string URL (every value "").
         self._empty = _url_dict(("",) * len(_KEYS))
@@ -165,11 +210,11 @@ class UrlParser:
         subdomain, domain, tld = self._split_host(host)
         return _url_dict((url, path, query, fragment, subdomain, domain, tld))
 
-    def _table(self) -> dict[str, _Rule]:
+    def _table(self) -> _SuffixTable:
         # Racing first calls may both build the table; either result is identical.
         if self._rules is None:
-            lines = self._rule_lines if self._rule_lines is not None else _default_rules()
-            self._rules = _rule_table(lines)
+            lines = self._rule_lines
+            self._rules = _SuffixTable(_default_rules() if lines is None else "\n".join(lines))
             self._rule_lines = None
         return self._rules
 
@@ -222,15 +267,7 @@ class UrlParser:
         return domain, tld, subdomain
 
     def _find_rule(self, ascii_name: str) -> _Rule | None:
-        table = self._table()
-        best = table.get(ascii_name)
-        start = ascii_name.find(".")
-        while start != -1:
-            rule = table.get(ascii_name[start + 1 :])
-            if rule is not None and (best is None or rule.order > best.order):
-                best = rule
-            start = ascii_name.find(".", start + 1)
-        return best
+        return self._table().find(ascii_name)
 
 
 def _url_dict(values: tuple[str, ...]) -> dict[str, Any]:
