@@ -130,9 +130,11 @@ class AsyncArtifactPoller:
             source.fail(err)
             await self._fall_back_to_cache()
             return False
-        source.accept(loaded, result, (time.perf_counter() - started) * 1000)
+        parsing_ms = (time.perf_counter() - started) * 1000
         if source.cache is not None:
+            # Before installing: once the client reports the artifact, the file has it.
             await asyncio.to_thread(source.cache.save, result.body)
+        source.accept(loaded, result, parsing_ms)
         return True
 
     async def _fall_back_to_cache(self) -> None:

@@ -138,9 +138,11 @@ class ArtifactPoller:
             source.fail(err)
             self._fall_back_to_cache()
             return False
-        source.accept(loaded, result, (time.perf_counter() - started) * 1000)
+        parsing_ms = (time.perf_counter() - started) * 1000
         if source.cache is not None:
+            # Before installing: once the client reports the artifact, the file has it.
             source.cache.save(result.body)
+        source.accept(loaded, result, parsing_ms)
         return True
 
     def _fall_back_to_cache(self) -> None:
