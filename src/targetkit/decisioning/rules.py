@@ -2,7 +2,8 @@
 
 An artifact holds ``rules.mboxes`` and ``rules.views``: lists of rules keyed by location
 name. Each rule is compiled into a :class:`CompiledRule` when the artifact is accepted:
-its JSON Logic condition becomes a closure, its per-activity constants (the allocation
+its JSON Logic condition is checked for unknown operators (and turned into a Python
+function the first time a request evaluates it), its per-activity constants (the allocation
 hash prefix, the response tokens taken from ``meta``) are computed, and the parts of the
 response that never depend on the request (option lists for execute and for prefetch,
 click metrics, notification tokens) are built up front and shared.
@@ -13,12 +14,13 @@ treat response contents as read-only (documented in the README).
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from targetkit.decisioning.jsonlogic import compile_logic
+from targetkit.decisioning.jsonlogic import OPERATORS, Rule, compile_logic, operators_used
 from targetkit.decisioning.jsvalues import js_string
 from targetkit.errors import ArtifactSchemaError
 
@@ -27,6 +29,8 @@ __all__ = [
     "CompiledRule",
     "compile_artifact",
 ]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_GLOBAL_MBOX = "target-global-mbox"
 
@@ -121,15 +125,27 @@ def _prefetch_options(
     return tuple(result)
 
 
-@dataclass(frozen=True, slots=True)
+def _never(data: Mapping[str, Any]) -> bool:
+    return False
+
+
+@dataclass(slots=True, eq=False)
 class CompiledRule:
-    """One artifact rule, compiled. Everything here is shared across requests."""
+    """One artifact rule, compiled. Everything here is shared across requests.
+
+    ``test`` evaluates the condition against a decisioning context. It starts as
+    :meth:`_first_test`, which generates the condition's code and replaces itself: code
+    generation costs ~0.2 ms per condition, so compiling all of a large artifact up front
+    was most of a cold start, while a request only evaluates the rules of the locations
+    it asks for. The replacement is a plain attribute store; threads racing on a first
+    evaluation each compile an identical function and either one wins. No other field
+    ever changes.
+    """
 
     key: str
     activity_id: Any
     meta: Mapping[str, Any]
     condition: Any
-    test: Callable[[Mapping[str, Any]], Any]
     uses_allocation: bool
     device_prefix: str
     property_tokens: frozenset[str]
@@ -143,6 +159,23 @@ class CompiledRule:
     click_metrics: tuple[dict[str, Any], ...]
     prefetch_options: tuple[dict[str, Any], ...]
     event_tokens: tuple[str, ...]
+    test: Rule = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.test = self._first_test
+
+    def _first_test(self, data: Mapping[str, Any]) -> Any:
+        try:
+            test = compile_logic(self.condition)
+        except ArtifactSchemaError as err:
+            # Unknown operators were rejected with the artifact; what is left is a
+            # malformed operand list, which json-logic-js would throw on at every call.
+            logger.error(
+                "rule %r of activity %r never matches: %s", self.key, self.activity_id, err
+            )
+            test = _never
+        self.test = test
+        return test(data)
 
     def allowed_for(self, property_token: str | None) -> bool:
         """The property-token filter: untokened rules serve everyone, tokened ones only
@@ -198,10 +231,9 @@ def _compile_rule(rule: Any, where: str, client: str, token_names: frozenset[str
     options = tuple(o for o in raw_options if isinstance(o, dict))
     metrics = tuple(m for m in raw_metrics if isinstance(m, dict))
     condition = rule.get("condition", True)
-    try:
-        test = compile_logic(condition)
-    except ArtifactSchemaError as err:
-        raise ArtifactSchemaError(f"{where}: {err}") from err
+    unknown = operators_used(condition) - OPERATORS
+    if unknown:
+        raise ArtifactSchemaError(f"{where}: unknown JSON Logic operator {min(unknown)!r}")
     audience_ids = meta.get("audience.ids") or []
     meta_tokens = {
         k: meta[k] for k in META_RESPONSE_TOKENS if k in token_names and meta.get(k) is not None
@@ -211,7 +243,6 @@ def _compile_rule(rule: Any, where: str, client: str, token_names: frozenset[str
         activity_id=activity_id,
         meta=meta,
         condition=condition,
-        test=test,
         uses_allocation=_uses_var(condition, "allocation"),
         device_prefix=f"{client}.{'' if activity_id is None else js_string(activity_id)}.",
         property_tokens=frozenset(
