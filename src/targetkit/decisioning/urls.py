@@ -20,9 +20,13 @@ read from disk on first use, never fetched from the network.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
+from itertools import count
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from targetkit.errors import ConfigurationError
@@ -64,7 +68,10 @@ _LABEL_OK = re.compile(r"[a-z0-9\-]+")
 # One rule per line: leading blanks, then the rule up to the first blank; "//" lines
 # are comments. Matched over the whole file at once: a Python loop over its ~16k lines
 # cost tens of ms on the first request (that is most of a cold start).
-_RULE_LINE = re.compile(r"^[^\S\n]*(?!//)(\S+)", re.MULTILINE)
+# The marker (``*.`` wildcard, ``!`` exception) and the bare suffix are captured apart, so
+# the index is built by C-level calls only.
+_RULE_LINE = re.compile(r"^[^\S\n]*(?!//)(\*\.|!)?(\S+)", re.MULTILINE)
+_PSL_FILE = "public_suffix_list.dat"
 
 
 class _Rule(NamedTuple):
@@ -98,10 +105,13 @@ def _valid_ascii_domain(ascii_domain: str) -> bool:
 
 
 def _default_rules() -> str:
-    # Imported here so that importing targetkit never touches the list.
-    import publicsuffixlist
-
-    with open(publicsuffixlist.PSLFILE, encoding="utf-8") as handle:
+    """The list shipped in the ``publicsuffixlist`` package, found without importing the
+    package (its import alone costs ~10 ms, and we only want the file)."""
+    spec = importlib.util.find_spec("publicsuffixlist")
+    locations = spec.submodule_search_locations if spec is not None else None
+    if not locations:
+        raise ConfigurationError("publicsuffixlist", "the package is not installed")
+    with open(os.path.join(locations[0], _PSL_FILE), encoding="utf-8") as handle:
         return handle.read()
 
 
@@ -123,8 +133,9 @@ class _SuffixTable:
     """
 
     def __init__(self, text: str) -> None:
-        self.rules: list[str] = _RULE_LINE.findall(text)
-        self.by_suffix: dict[str, int] = {_bare(rule): i for i, rule in enumerate(self.rules)}
+        found: list[tuple[str, str]] = _RULE_LINE.findall(text)
+        self.rules: list[str] = list(map("".join, found))
+        self.by_suffix: dict[str, int] = dict(zip(map(itemgetter(1), found), count()))
         self._punycode: dict[str, int] | None = None
 
     def punycode(self) -> dict[str, int]:
