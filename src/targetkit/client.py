@@ -117,6 +117,9 @@ class TargetClient:
         self._ready = threading.Event()
         # Set when ready or closed: wakes get_offers / wait_until_ready callers.
         self._wake = threading.Event()
+        # _closing: close() has started (idempotence, waiters give up); _closed: calls
+        # are refused. Between the two, queued event callbacks still use the client.
+        self._closing = False
         self._closed = False
         self._close_lock = threading.Lock()
         self._location = artifact_url(
@@ -286,7 +289,8 @@ class TargetClient:
             return loaded
         wait_ms = self._options.maximum_wait_ready_ms
         self._wake.wait(None if wait_ms is None else wait_ms / 1000)
-        self._check_open()
+        if self._closing:
+            raise ClientClosedError("this TargetClient was closed while waiting to be ready")
         loaded = self._core.artifact
         if loaded is None:
             raise NotReadyError(
@@ -373,21 +377,33 @@ class TargetClient:
             raise ClientClosedError("this TargetClient is closed")
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
-        """Stop polling, flush notifications (up to ``timeout`` s) and free resources.
+        """Stop polling, let queued event callbacks run, flush notifications, free resources.
 
-        Idempotent.
+        Everything together is bounded by ``timeout`` seconds. Idempotent. Callbacks that
+        were already queued still run with a usable client; after that, calls raise
+        :class:`ClientClosedError`.
         """
         with self._close_lock:
-            if self._closed:
+            if self._closing:
                 return
-            self._closed = True
+            self._closing = True
         self._wake.set()
         deadline = time.monotonic() + timeout
         if self._poller is not None:
             self._poller.stop(0.5)
+        self._drain_events(max(0.0, deadline - time.monotonic()))
+        self._closed = True
         self._worker.stop(max(0.0, deadline - time.monotonic()))
         self._transport.close()
         self._runner.close(max(0.0, deadline - time.monotonic()))
+
+    def _drain_events(self, timeout_s: float) -> None:
+        """Wait until the callbacks queued so far have run (not from a callback itself)."""
+        if self._runner.in_runner_thread():
+            return
+        drained = threading.Event()
+        self._held(drained.set)
+        drained.wait(timeout_s)
 
     def _restart_after_fork(self) -> None:
         """In a forked child: new threads, connections and queue; the parent's are not ours.
@@ -395,7 +411,7 @@ class TargetClient:
         Notifications still queued belong to the parent (it sends them); sockets of the
         parent's pool must not be shared, so the child opens its own.
         """
-        if self._closed:
+        if self._closing:
             return
         self._close_lock = threading.Lock()
         self._parent_transport = self._transport  # never closed here: the parent uses it
