@@ -22,12 +22,7 @@ from targetkit.artifact.poller import ArtifactPoller
 from targetkit.attributes import Attributes
 from targetkit.core import ClientCore, LoadedArtifact, Prepared
 from targetkit.delivery.notifications import NotificationQueue, Outgoing
-from targetkit.delivery.wire import (
-    DELIVERY_PATH,
-    delivery_headers,
-    delivery_params,
-    target_base_url,
-)
+from targetkit.delivery.request import RemoteCall, notification_call
 from targetkit.delivery.worker import NotificationWorker
 from targetkit.errors import (
     ArtifactError,
@@ -44,9 +39,8 @@ from targetkit.events import (
     Subscription,
     ThreadRunner,
 )
-from targetkit.ids import new_uuid
 from targetkit.options import DecisioningMethod, Options, parse_options
-from targetkit.requests import validate_get_offers, validate_notifications
+from targetkit.requests import validate_get_offers
 from targetkit.transport import SyncTransport
 
 __all__ = ["TargetClient", "create"]
@@ -274,14 +268,33 @@ class TargetClient:
 
     def _get_offers(self, options: Mapping[str, Any]) -> dict[str, Any]:
         self._check_open()
-        prepared = self._core.prepare(options)
-        loaded = self._await_artifact(prepared)
-        if prepared.geo_ip is not None:
-            self._core.apply_geo(prepared, self._lookup_geo(prepared.geo_ip))
-        envelope, item = self._core.decide_local(prepared, loaded)
+        return self._deliver(self._core.prepare(options))
+
+    def _deliver(self, prepared: Prepared) -> dict[str, Any]:
+        """Serve a prepared call as the core plans it: on-device, remote, or both."""
+        core = self._core
+        loaded = None
+        if prepared.method is DecisioningMethod.ON_DEVICE:
+            loaded = self._await_artifact(prepared)
+        plan = core.plan(prepared, loaded)
+        if plan.local is not None and plan.local.geo_ip is not None:
+            core.apply_geo(plan.local, self._lookup_geo(plan.local.geo_ip))
+        local = core.decide_planned(plan)
+        call = core.remote_call(prepared, plan)
+        response = self._send(call) if call is not None else None
+        envelope, item = core.finish(prepared, plan, local, call, response)
         if item is not None:
             self._worker.enqueue(item)
         return envelope
+
+    def _send(self, call: RemoteCall) -> Any:
+        try:
+            return self._transport.post_delivery(
+                call.url, call.params, call.headers, call.body, call.timeout_s
+            )
+        except DeliveryError:
+            self._core.call_failed(call)
+            raise
 
     def _await_artifact(self, prepared: Prepared) -> LoadedArtifact:
         loaded = self._core.artifact
@@ -311,52 +324,30 @@ class TargetClient:
 
     # -- notifications --------------------------------------------------------------
 
-    def send_notifications(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """Send display/click notifications to the Delivery API now (any mode)."""
+    def send_notifications(self, options: Mapping[str, Any]) -> Any:
+        """Send display/click notifications to the Delivery API now, in any mode.
+
+        ``options`` are get_offers options whose request carries ``notifications``;
+        returns the same envelope as a server-side get_offers. ``callback`` /
+        ``err_callback`` work as for :meth:`get_offers`.
+        """
         self._check_open()
-        if not isinstance(options, Mapping):
-            from targetkit.errors import InvalidRequestError
-
-            raise InvalidRequestError("options", "must be an object")
-        request = options.get("request")
-        if not isinstance(request, Mapping):
-            from targetkit.errors import InvalidRequestError
-
-            raise InvalidRequestError("options.request", "must be an object")
-        validate_notifications(request.get("notifications"), "request.notifications")
-        body = dict(request)
-        body.setdefault("requestId", new_uuid())
-        entries = self._core.telemetry.drain()
-        if entries:
-            body["telemetry"] = {"entries": entries}
-        session_id = options.get("session_id") or new_uuid()
-        outgoing = Outgoing(body, session_id, entries)
-        try:
-            response = self._post(outgoing)
-        except DeliveryError:
-            self._core.telemetry.restore(entries)
-            raise
-        return {"response": response, "request": body}
+        prepared = self._core.prepare_notifications(options)
+        callback = options.get("callback")
+        err_callback = options.get("err_callback")
+        if callback is None and err_callback is None:
+            return self._deliver(prepared)
+        self._spawn_call(lambda: self._deliver(prepared), callback, err_callback)
+        return None
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send queued notifications now; True when the queue drained within ``timeout`` s."""
         return self._worker.flush(timeout)
 
     def _post(self, outgoing: Outgoing) -> Any:
-        opts = self._options
-        base = target_base_url(
-            client=opts.client,
-            secure=opts.secure,
-            server_domain=opts.server_domain,
-            location_hint=opts.target_location_hint,
-        )
-        request_id = str(outgoing.body.get("requestId") or new_uuid())
+        call = notification_call(self._options, outgoing, _sdk_version())
         return self._transport.post_delivery(
-            base + DELIVERY_PATH,
-            delivery_params(opts.client, opts.organization_id, outgoing.session_id, opts.version),
-            delivery_headers(request_id, _sdk_version()),
-            outgoing.body,
-            opts.timeout_ms / 1000,
+            call.url, call.params, call.headers, call.body, call.timeout_s
         )
 
     # -- attributes -----------------------------------------------------------------

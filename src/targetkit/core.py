@@ -20,16 +20,19 @@ from targetkit.artifact.parse import load_artifact
 from targetkit.decisioning.context import ContextBuilder
 from targetkit.decisioning.engine import decide, remote_dependency
 from targetkit.decisioning.rules import CompiledArtifact, compile_artifact
-from targetkit.delivery.cookies import cluster_from_tnt_id, parse_target_cookie
+from targetkit.delivery.cookies import cluster_from_tnt_id, parse_target_cookie, valid_cluster
 from targetkit.delivery.envelope import build_envelope
+from targetkit.delivery.hybrid import merge, requested_locations, split
 from targetkit.delivery.notifications import PendingItem
-from targetkit.delivery.telemetry import TelemetryStore
+from targetkit.delivery.request import RemoteCall, remote_call
+from targetkit.delivery.telemetry import TelemetryStore, request_features
 from targetkit.delivery.wire import needs_geo_lookup
+from targetkit.errors import InvalidRequestError, NotReadyError
 from targetkit.ids import new_uuid
 from targetkit.options import DecisioningMethod, Options
-from targetkit.requests import GetOffersOptions, validate_get_offers
+from targetkit.requests import GetOffersOptions, validate_get_offers, validate_notifications
 
-__all__ = ["ClientCore", "LoadedArtifact", "Prepared"]
+__all__ = ["ClientCore", "LoadedArtifact", "Plan", "Prepared"]
 
 logger = logging.getLogger(__name__)
 
@@ -297,3 +300,185 @@ class ClientCore:
             }
             item = PendingItem(notification_visitor, prepared.session_id, decision.notifications)
         return envelope, item
+
+    # -- server-side and hybrid -----------------------------------------------------
+
+    def prepare_notifications(self, raw_options: Any) -> Prepared:
+        """Validate ``send_notifications`` options: a get_offers call sent to the edge,
+        whose request must carry a non-empty ``notifications`` list."""
+        if not isinstance(raw_options, Mapping):
+            raise InvalidRequestError("options", "must be an object")
+        request = raw_options.get("request")
+        if not isinstance(request, Mapping):
+            raise InvalidRequestError("options.request", "must be an object")
+        notes = validate_notifications(request.get("notifications"), "request.notifications")
+        if not notes:
+            raise InvalidRequestError("request.notifications", "must not be empty")
+        options = dict(raw_options)
+        options["decisioning_method"] = DecisioningMethod.SERVER_SIDE.value
+        return self.prepare(options)
+
+    def plan(self, prepared: Prepared, loaded: LoadedArtifact | None = None) -> Plan:
+        """Route a prepared call: on-device, to the edge, or split between the two.
+
+        On-device needs ``loaded``. Hybrid decides on-device each location the artifact
+        can (``remote_dependency``) and sends the rest in one call; with no artifact yet
+        everything goes to the edge.
+        """
+        method = prepared.method
+        if method is DecisioningMethod.ON_DEVICE:
+            if loaded is None:
+                raise NotReadyError("on-device decisioning needs an artifact")
+            return Plan(DecisioningMethod.ON_DEVICE.value, prepared, loaded, None, [], [])
+        if method is DecisioningMethod.SERVER_SIDE:
+            return Plan(DecisioningMethod.SERVER_SIDE.value, None, None, prepared.request, [], [])
+        loaded = loaded or self._artifact
+        if loaded is None:
+            mboxes, views = requested_locations(prepared.request)
+            return Plan(
+                DecisioningMethod.SERVER_SIDE.value, None, None, prepared.request, mboxes, views
+            )
+        mboxes, views = remote_dependency(loaded.compiled, prepared.request)
+        local_request, remote_request = split(
+            prepared.request, mboxes, views, loaded.compiled.global_mbox
+        )
+        local = None
+        if local_request is not None:
+            local = Prepared(
+                prepared.options,
+                local_request,
+                prepared.session_id,
+                prepared.cluster,
+                DecisioningMethod.ON_DEVICE,
+                prepared.now_ms,
+                prepared.started,
+            )
+            local.geo_ip = prepared.geo_ip
+        if remote_request is None:
+            return Plan(DecisioningMethod.ON_DEVICE.value, local, loaded, None, [], [])
+        name = DecisioningMethod.HYBRID if local is not None else DecisioningMethod.SERVER_SIDE
+        return Plan(name.value, local, loaded, remote_request, mboxes, views)
+
+    def decide_planned(self, plan: Plan) -> tuple[dict[str, Any], PendingItem | None] | None:
+        """The on-device half of ``plan`` (None when everything goes to the edge)."""
+        if plan.local is None or plan.loaded is None:
+            return None
+        return self.decide_local(plan.local, plan.loaded)
+
+    def remote_call(self, prepared: Prepared, plan: Plan) -> RemoteCall | None:
+        """The Delivery call for the edge's half of ``plan``; pending telemetry rides on it.
+
+        Call after :meth:`decide_planned`: the edge must see the visitor id the device
+        used, so that both halves decide for the same visitor.
+        """
+        if plan.remote is None:
+            return None
+        request = plan.remote
+        if plan.local is not None and plan.local.request.get("id"):
+            request = {**request, "id": plan.local.request["id"]}
+        entries = self.telemetry.drain() if self.telemetry.has_entries() else []
+        return remote_call(
+            self.options,
+            request,
+            session_id=prepared.session_id,
+            cluster=prepared.cluster,
+            consumer_id=prepared.options.consumer_id,
+            telemetry=entries,
+            sdk_version=_sdk_version(),
+        )
+
+    def call_failed(self, call: RemoteCall) -> None:
+        """A Delivery call failed: keep the telemetry it carried for the next one."""
+        self.telemetry.restore(call.telemetry)
+
+    def finish(
+        self,
+        prepared: Prepared,
+        plan: Plan,
+        local: tuple[dict[str, Any], PendingItem | None] | None,
+        call: RemoteCall | None,
+        response: Any,
+    ) -> tuple[dict[str, Any], PendingItem | None]:
+        """The envelope for a planned call, from its on-device and edge answers, and the
+        notification item to queue."""
+        if call is None:
+            assert local is not None
+            return local[0], self._with_caller_notifications(prepared, local[1])
+        answer: dict[str, Any] = dict(response) if isinstance(response, Mapping) else {}
+        request = {k: v for k, v in call.body.items() if k != "telemetry"}
+        item = None
+        if local is not None:
+            for mode in ("execute", "prefetch"):
+                request.pop(mode, None)
+                if mode in prepared.request:
+                    request[mode] = prepared.request[mode]
+            answer = merge(prepared.request, local[0]["response"], answer)
+            item = local[1]
+        self._record_edge_call(prepared, plan, call, answer)
+        envelope = build_envelope(
+            request=request,
+            response=answer,
+            session_id=prepared.session_id,
+            cluster=valid_cluster(prepared.cluster),
+            decisioning_method=plan.method,
+            remote_mboxes=list(plan.remote_mboxes),
+            remote_views=list(plan.remote_views),
+            now_ms=prepared.now_ms,
+        )
+        return envelope, item
+
+    def _record_edge_call(
+        self, prepared: Prepared, plan: Plan, call: RemoteCall, answer: Mapping[str, Any]
+    ) -> None:
+        if not self.telemetry.enabled:
+            return
+        token = answer.get("telemetryServerToken")
+        self.telemetry.add(
+            call.request_id,
+            prepared.now_ms,
+            execution=(time.perf_counter() - prepared.started) * 1000,
+            mode="edge",
+            features=request_features(call.body, plan.method),
+            telemetryServerToken=token if isinstance(token, str) else None,
+        )
+
+    def _with_caller_notifications(
+        self, prepared: Prepared, item: PendingItem | None
+    ) -> PendingItem | None:
+        """On-device, notifications the caller put in the request go out with the queue."""
+        notes = prepared.request.get("notifications")
+        if not isinstance(notes, list) or not notes:
+            return item
+        if item is None:
+            request = prepared.request
+            visitor = {
+                "id": request.get("id"),
+                "context": request.get("context"),
+                "experienceCloud": request.get("experienceCloud"),
+            }
+            return PendingItem(visitor, prepared.session_id, list(notes))
+        item.notifications = list(item.notifications) + list(notes)
+        return item
+
+
+@dataclass(slots=True)
+class Plan:
+    """How one ``get_offers`` call is served (see :meth:`ClientCore.plan`).
+
+    ``method`` is what ``meta.decisioning_method`` reports; ``local`` is the part decided
+    on-device with ``loaded``; ``remote`` the request sent to the edge;
+    ``remote_mboxes`` / ``remote_views`` name what went there.
+    """
+
+    method: str
+    local: Prepared | None
+    loaded: LoadedArtifact | None
+    remote: dict[str, Any] | None
+    remote_mboxes: list[str]
+    remote_views: list[str]
+
+
+def _sdk_version() -> str:
+    from targetkit import __version__  # late: the package imports this module
+
+    return __version__

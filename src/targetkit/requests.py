@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from targetkit.delivery.cookies import valid_session_id
 from targetkit.errors import InvalidRequestError
 from targetkit.options import DecisioningMethod
 
@@ -93,6 +94,13 @@ def _check_request(request: Mapping[str, Any]) -> None:
     request_id = request.get("requestId")
     if request_id is not None and not isinstance(request_id, str):
         raise InvalidRequestError("request.requestId", "must be a string")
+    visitor = request.get("id")
+    if isinstance(visitor, Mapping) and visitor.get("customerIds") is not None:
+        customer_ids = visitor["customerIds"]
+        if not isinstance(customer_ids, list):
+            raise InvalidRequestError("request.id.customerIds", "must be a list")
+        for i, item in enumerate(customer_ids):
+            _require_dict(item, f"request.id.customerIds[{i}]")
     context = request.get("context")
     if isinstance(context, Mapping):
         for key in ("address", "geo", "clientHints", "browser"):
@@ -135,6 +143,12 @@ def validate_get_offers(options: Any) -> GetOffersOptions:
     for key in ("callback", "err_callback"):
         if raw.get(key) is not None and not callable(raw[key]):
             raise InvalidRequestError(f"options.{key}", "must be callable")
+    session_id = raw.get("session_id")
+    if session_id and not valid_session_id(session_id):
+        raise InvalidRequestError(
+            "options.session_id",
+            "must be 1-128 printable ASCII characters other than space, '?' and '/'",
+        )
     customer_ids = raw.get("customer_ids")
     if customer_ids is not None:
         if not isinstance(customer_ids, list):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote
@@ -26,8 +27,12 @@ __all__ = [
     "cluster_from_edge_host",
     "cluster_from_tnt_id",
     "location_hint_cookie",
+    "parse_location_hint",
     "parse_target_cookie",
+    "response_cookies",
     "target_cookie",
+    "valid_cluster",
+    "valid_session_id",
 ]
 
 logger = logging.getLogger(__name__)
@@ -40,12 +45,48 @@ SESSION_ID_MAX_AGE_S = 1860
 DEVICE_ID_MAX_AGE_S = 63244800
 LOCATION_HINT_MAX_AGE_S = 1860
 
+# An edge cluster becomes part of a host name (mboxedge<cluster>.tt.omtrdc.net), so only
+# plain labels are accepted: a cookie must not be able to point us at another host.
+_CLUSTER_RE = re.compile(r"[A-Za-z0-9]{1,32}")
+_PRINTABLE_RE = re.compile(r"[!-~]{1,128}")
+
+
+def valid_cluster(value: Any) -> str | None:
+    """``value`` when it is a usable edge cluster (letters and digits), else None."""
+    if isinstance(value, str) and _CLUSTER_RE.fullmatch(value):
+        return value
+    if value not in (None, ""):
+        logger.debug("ignoring malformed edge cluster %r", value)
+    return None
+
+
+def valid_session_id(value: Any) -> bool:
+    """What the Delivery API accepts as ``sessionId``: 1-128 printable ASCII characters
+    other than space, ``?`` and ``/``."""
+    return (
+        isinstance(value, str)
+        and _PRINTABLE_RE.fullmatch(value) is not None
+        and "/" not in value
+        and "?" not in value
+    )
+
+
+def parse_location_hint(value: Any) -> str | None:
+    """The cluster in an ``mboxEdgeCluster`` cookie value; None (logged) when malformed."""
+    if isinstance(value, str):
+        value = unquote(value.strip())
+    return valid_cluster(value)
+
 
 def parse_target_cookie(value: Any, now_ms: int) -> dict[str, str]:
     """The live internal cookies of an ``mbox`` cookie value, by name."""
     result: dict[str, str] = {}
     if not isinstance(value, str) or not value:
+        if value is not None and value != "":
+            logger.debug("ignoring an mbox cookie that is not a string: %r", type(value))
         return result
+    if "#" not in value and "%23" in value.upper():
+        value = unquote(value)  # the whole cookie arrived URL-encoded
     now_s = math.ceil(now_ms / 1000)
     for raw in value.split("|"):
         parts = raw.split("#")
@@ -57,8 +98,12 @@ def parse_target_cookie(value: Any, now_ms: int) -> dict[str, str]:
         except ValueError:
             logger.debug("ignoring mbox cookie part with a bad expiry %r", raw)
             continue
-        if now_s <= expires:
-            result[unquote(parts[0])] = unquote(parts[1])
+        name, text = unquote(parts[0]), unquote(parts[1])
+        if name == SESSION_ID_COOKIE and not valid_session_id(text):
+            logger.debug("ignoring an mbox cookie session id the Delivery API would refuse")
+            continue
+        if now_s <= expires and name and text:
+            result[name] = text
     return result
 
 
@@ -108,3 +153,9 @@ def location_hint_cookie(cluster: str | None, edge_host: Any = None) -> dict[str
     if not value:
         return None
     return {"name": LOCATION_HINT_COOKIE, "value": value, "maxAge": LOCATION_HINT_MAX_AGE_S}
+
+
+def response_cookies(envelope: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The cookies a ``get_offers`` result asks the web app to set (``mbox`` first)."""
+    found = (envelope.get("target_cookie"), envelope.get("target_location_hint_cookie"))
+    return [dict(cookie) for cookie in found if isinstance(cookie, Mapping)]
