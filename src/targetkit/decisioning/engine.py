@@ -85,6 +85,16 @@ def _part(request: Mapping[str, Any], mode: str) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else _EMPTY
 
 
+def _remote(
+    requested: list[str], listed_remote: tuple[str, ...], local: frozenset[str]
+) -> list[str]:
+    """The requested names the artifact lists as remote (in artifact order), then the
+    ones it does not know, without duplicates."""
+    remote = [name for name in listed_remote if name in requested] if listed_remote else []
+    remote += [name for name in requested if name not in local]
+    return list(dict.fromkeys(remote)) if remote else remote
+
+
 def remote_dependency(
     compiled: CompiledArtifact, request: Mapping[str, Any]
 ) -> tuple[list[str], list[str]]:
@@ -97,19 +107,15 @@ def remote_dependency(
     requested = _names(execute.get("mboxes")) + _names(prefetch.get("mboxes"))
     if isinstance(execute.get("pageLoad"), dict) or isinstance(prefetch.get("pageLoad"), dict):
         requested.append(compiled.global_mbox)
-    wanted = set(requested)
-    remote_mboxes = [m for m in compiled.remote_mboxes if m in wanted]
-    remote_mboxes += [m for m in requested if m not in compiled.local_mboxes]
+    remote_mboxes = _remote(requested, compiled.remote_mboxes, compiled.local_mboxes)
 
     views = prefetch.get("views")
     view_names = _names(views)
     if isinstance(views, list) and views and not view_names:
         remote_views = list(compiled.remote_views)
     else:
-        named = set(view_names)
-        remote_views = [v for v in compiled.remote_views if v in named]
-        remote_views += [v for v in view_names if v not in compiled.local_views]
-    return list(dict.fromkeys(remote_mboxes)), list(dict.fromkeys(remote_views))
+        remote_views = _remote(view_names, compiled.remote_views, compiled.local_views)
+    return remote_mboxes, remote_views
 
 
 class _RequestDecision:
@@ -207,8 +213,12 @@ class _RequestDecision:
             if request_type == "view":
                 result["metrics"] = list(rule.metrics)
         extra = self.request_tokens
-        tokens = rule.static_tokens if extra is None else {**rule.meta_tokens, **extra}
-        options = [{**option, "responseTokens": tokens} for option in source]
+        if extra is None:
+            # Prebuilt with the artifact; a fresh list, the option dicts are shared.
+            options = list(rule.execute_static if mode == "execute" else rule.prefetch_static)
+        else:
+            tokens = {**rule.meta_tokens, **extra}
+            options = [{**option, "responseTokens": tokens} for option in source]
         if rule.has_macros:
             options = replace_macros(options, rule.meta, detail)
         result["options"] = options

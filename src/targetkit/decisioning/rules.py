@@ -160,9 +160,16 @@ class CompiledRule:
     prefetch_options: tuple[dict[str, Any], ...]
     event_tokens: tuple[str, ...]
     test: Rule = field(init=False)
+    #: The options with their ``responseTokens`` when the request adds none (no geo):
+    #: the whole answer of the rule, built once and shared by every such response.
+    execute_static: tuple[dict[str, Any], ...] = field(init=False)
+    prefetch_static: tuple[dict[str, Any], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.test = self._first_test
+        tokens = self.static_tokens
+        self.execute_static = tuple({**o, "responseTokens": tokens} for o in self.execute_options)
+        self.prefetch_static = tuple({**o, "responseTokens": tokens} for o in self.prefetch_options)
 
     def _first_test(self, data: Mapping[str, Any]) -> Any:
         try:
