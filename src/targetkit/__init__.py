@@ -1,5 +1,6 @@
 """targetkit: a fast, typed, asyncio-native Python SDK for Adobe Target."""
 
+from targetkit.async_client import AsyncTargetClient
 from targetkit.attributes import Attributes
 from targetkit.client import TargetClient, create
 from targetkit.errors import (
@@ -40,6 +41,7 @@ __all__ = [
     "ArtifactParseError",
     "ArtifactSchemaError",
     "ArtifactVersionError",
+    "AsyncTargetClient",
     "Attributes",
     "ClientClosedError",
     "ClientReady",

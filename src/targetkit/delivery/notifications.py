@@ -10,7 +10,8 @@ This module is the I/O-free part shared by both workers:
 * **Bound.** The queue holds at most ``max_items`` pending calls' worth of notifications
   (the ``notification_queue_size`` option). When it is full the *newest* item is refused:
   :meth:`NotificationQueue.put` returns False, the drop is counted in ``dropped``, and the
-  client logs it and fires ``send_notification_error``. Nothing is dropped silently.
+  worker logs it and fires ``send_notification_error`` carrying the refused notifications
+  (with their ids). Nothing is dropped silently.
 * **Batches.** Up to ``batch_size`` items are taken at once. Items whose visitor (``id``,
   ``context``, ``experienceCloud``) is identical are merged into one request, since a
   Delivery request carries one visitor.
@@ -21,6 +22,7 @@ This module is the I/O-free part shared by both workers:
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -31,9 +33,21 @@ import orjson
 
 from targetkit.decisioning.engine import DisplayNotification
 from targetkit.delivery.telemetry import TelemetryStore
+from targetkit.errors import TargetError
+from targetkit.events import EventDispatcher, SendNotificationError
 from targetkit.ids import new_uuid
 
-__all__ = ["NotificationQueue", "Outgoing", "PendingItem", "is_transient_status"]
+__all__ = [
+    "NotSentError",
+    "NotificationQueue",
+    "Outgoing",
+    "PendingItem",
+    "QueueFullError",
+    "Reporter",
+    "is_transient_status",
+]
+
+logger = logging.getLogger(__name__)
 
 
 def is_transient_status(status: int) -> bool:
@@ -58,6 +72,14 @@ class Outgoing:
     session_id: str | None
     telemetry: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
+
+
+def _notifications(items: Sequence[PendingItem]) -> list[dict[str, Any]]:
+    return [
+        n.to_dict(new_uuid) if isinstance(n, DisplayNotification) else dict(n)
+        for item in items
+        for n in item.notifications
+    ]
 
 
 def _visitor_key(visitor: Mapping[str, Any]) -> bytes:
@@ -112,12 +134,15 @@ class NotificationQueue:
                 outgoing.append(request)
         return outgoing
 
+    @staticmethod
+    def describe(item: PendingItem) -> dict[str, Any]:
+        """The request ``item`` would have become, for an error event about it."""
+        body: dict[str, Any] = {k: v for k, v in item.visitor.items() if v is not None}
+        body["notifications"] = _notifications([item])
+        return body
+
     def _request_for(self, group: list[PendingItem]) -> Outgoing | None:
-        notes = [
-            n.to_dict(new_uuid) if isinstance(n, DisplayNotification) else dict(n)
-            for item in group
-            for n in item.notifications
-        ]
+        notes = _notifications(group)
         entries = self._telemetry.drain() if self._telemetry.has_entries() else []
         if not notes and not entries:
             return None
@@ -132,6 +157,54 @@ class NotificationQueue:
             body["telemetry"] = {"entries": entries}
         return Outgoing(body, group[0].session_id, entries)
 
+    def count(self, *, sent: int = 0, failed: int = 0) -> None:
+        """Count finished requests (senders run concurrently)."""
+        with self._lock:
+            self.sent += sent
+            self.failed += failed
+
     def give_back_telemetry(self, outgoing: Outgoing) -> None:
         """A request failed for good: keep its telemetry for the next one."""
         self._telemetry.restore(outgoing.telemetry)
+
+
+class Reporter:
+    """What both workers do when a notification cannot be queued or finally fails:
+    count it, log it, and fire ``send_notification_error``.
+
+    Overflow is logged at warning level on the first drop and then once per
+    ``OVERFLOW_LOG_EVERY`` drops (each drop still fires its event), so a flood cannot
+    flood the log too.
+    """
+
+    OVERFLOW_LOG_EVERY = 1000
+
+    def __init__(self, queue: NotificationQueue, events: EventDispatcher) -> None:
+        self.queue = queue
+        self._events = events
+
+    def overflow(self, item: PendingItem) -> None:
+        queue = self.queue
+        err = QueueFullError(
+            f"notification queue full ({queue.max_items} items); {queue.dropped} dropped so far"
+        )
+        if (queue.dropped - 1) % self.OVERFLOW_LOG_EVERY == 0:
+            logger.warning("%s", err)
+        self._events.emit(
+            SendNotificationError(notification={"request": queue.describe(item)}, error=err)
+        )
+
+    def failed(self, outgoing: Outgoing, err: BaseException) -> None:
+        self.queue.count(failed=1)
+        self.queue.give_back_telemetry(outgoing)
+        count = len(outgoing.body.get("notifications") or ())
+        logger.warning("sending %d notification(s) failed: %s", count, err)
+        self._events.emit(SendNotificationError(notification={"request": outgoing.body}, error=err))
+
+
+class QueueFullError(TargetError):
+    """A notification could not be queued: the queue is at its bound."""
+
+
+class NotSentError(TargetError):
+    """Queued notifications were not sent before the client closed."""

@@ -1,10 +1,17 @@
-"""The sync client's notification worker: one daemon thread draining the queue.
+"""The sync client's notification worker: a few daemon threads draining the queue.
 
 See :mod:`targetkit.delivery.notifications` for the queue's bound, batching and
-telemetry rules. The worker lingers ``notification_flush_interval_ms`` after the first
-item arrives so that nearby items share requests, sends each request with retries on
-transient failures, and fires ``send_notification_error`` for a request that finally
-fails. :meth:`NotificationWorker.flush` sends at once and waits for the queue to drain.
+telemetry rules. A sender lingers ``notification_flush_interval_ms`` after the first
+item arrives so that nearby items share requests, sends each request with retries and
+backoff on transient failures, and fires ``send_notification_error`` for a request that
+finally fails. A Delivery request carries one visitor, so a batch of many visitors is
+many requests: ``concurrency`` senders (threads, not one per notification) share the
+queue so one slow edge answer does not hold up the rest.
+
+:meth:`NotificationWorker.flush` sends at once and waits for the queue to drain;
+:meth:`NotificationWorker.stop` flushes within its timeout, then stops retrying and
+fires ``send_notification_error`` (:class:`NotSentError`) for whatever is left, so no
+notification vanishes without a trace.
 """
 
 from __future__ import annotations
@@ -16,18 +23,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from targetkit.delivery.notifications import NotificationQueue, Outgoing, PendingItem
+from targetkit.delivery.notifications import (
+    NotificationQueue,
+    NotSentError,
+    Outgoing,
+    PendingItem,
+    QueueFullError,
+    Reporter,
+)
 from targetkit.delivery.retry import Backoff, is_transient
-from targetkit.errors import DeliveryError, TargetError
-from targetkit.events import EventDispatcher, SendNotificationError
+from targetkit.errors import DeliveryError
+from targetkit.events import EventDispatcher
 
-__all__ = ["NotificationWorker", "QueueFullError"]
+__all__ = ["DEFAULT_CONCURRENCY", "NotificationWorker", "QueueFullError"]
 
 logger = logging.getLogger(__name__)
 
-
-class QueueFullError(TargetError):
-    """A notification could not be queued: the queue is at its bound."""
+#: Requests in flight at once per client.
+DEFAULT_CONCURRENCY = 4
+#: How long stop() waits, in all, for the sender threads to finish their request (s).
+JOIN_TIMEOUT_S = 0.5
 
 
 class NotificationWorker:
@@ -41,39 +56,37 @@ class NotificationWorker:
         *,
         linger_s: float,
         backoff: Backoff | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.queue = queue
         self._post = post
-        self._events = events
+        self._report = Reporter(queue, events)
         self._linger_s = linger_s
         self._backoff = backoff or Backoff()
+        self._concurrency = max(1, concurrency)
         self._cond = threading.Condition()
         self._in_flight = 0
         self._flush_requested = False
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._abort = threading.Event()  # set when close() ran out of time: stop retrying
+        self._threads: list[threading.Thread] = []
         self._rng = random.Random()
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._loop, name="targetkit-notifications", daemon=True
-        )
-        self._thread.start()
+        for n in range(self._concurrency):
+            thread = threading.Thread(
+                target=self._loop, name=f"targetkit-notifications-{n}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def enqueue(self, item: PendingItem) -> bool:
-        """Queue ``item``; on overflow, log and fire ``send_notification_error``."""
+        """Queue ``item``; on overflow, count, log and fire ``send_notification_error``."""
         if not self.queue.put(item):
-            err = QueueFullError(
-                f"notification queue full ({self.queue.max_items} items); "
-                f"{self.queue.dropped} dropped so far"
-            )
-            logger.warning("%s", err)
-            self._events.emit(
-                SendNotificationError(notification={"request": dict(item.visitor)}, error=err)
-            )
+            self._report.overflow(item)
             return False
         with self._cond:
-            self._cond.notify_all()
+            self._cond.notify()
         return True
 
     def flush(self, timeout_s: float | None = None) -> bool:
@@ -90,20 +103,35 @@ class NotificationWorker:
         return True
 
     def stop(self, timeout_s: float) -> bool:
-        """Flush within ``timeout_s`` then stop the thread; True when all was sent."""
+        """Flush within ``timeout_s``, then stop; True when everything was sent or failed
+        with its event. What is left then fires ``send_notification_error``."""
         flushed = self.flush(timeout_s)
+        self._abort.set()
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(0.5)
-        if not flushed:
+        join_deadline = time.monotonic() + JOIN_TIMEOUT_S
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, join_deadline - time.monotonic()))
+        left = self._abandon()
+        if left:
             logger.warning(
-                "close(): %d notification item(s) still queued after %.1f s were not sent",
-                len(self.queue),
+                "close(): %d notification request(s) not sent within %.1f s "
+                "(send_notification_error fired for each)",
+                left,
                 timeout_s,
             )
         return flushed
+
+    def _abandon(self) -> int:
+        """Fire the error event for every request still queued; returns their count."""
+        left = 0
+        while len(self.queue):
+            for outgoing in self.queue.take_batch():
+                left += 1
+                self._report.failed(outgoing, NotSentError("the client closed before sending"))
+        return left
 
     def _next_batch(self) -> list[Outgoing] | None:
         with self._cond:
@@ -133,21 +161,15 @@ class NotificationWorker:
         for attempt in range(1, self._backoff.attempts + 1):
             try:
                 self._post(outgoing)
-                self.queue.sent += 1
-                return
             except DeliveryError as err:
-                if attempt < self._backoff.attempts and is_transient(err):
-                    time.sleep(self._backoff.delay_s(attempt, self._rng))
+                retry = attempt < self._backoff.attempts and is_transient(err)
+                if retry and not self._abort.wait(self._backoff.delay_s(attempt, self._rng)):
                     continue
-                self._fail(outgoing, err)
+                self._report.failed(outgoing, err)
                 return
-            except Exception as err:  # a bug must not kill the worker thread
+            except Exception as err:  # a bug must not kill the sender thread
                 logger.exception("unexpected error sending notifications")
-                self._fail(outgoing, err)
+                self._report.failed(outgoing, err)
                 return
-
-    def _fail(self, outgoing: Outgoing, err: BaseException) -> None:
-        self.queue.failed += 1
-        self.queue.give_back_telemetry(outgoing)
-        logger.warning("sending notifications failed: %s", err)
-        self._events.emit(SendNotificationError(notification={"request": outgoing.body}, error=err))
+            self.queue.count(sent=1)
+            return
