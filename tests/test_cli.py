@@ -6,6 +6,7 @@ one line on stderr, never a traceback) is checked through a real subprocess too.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from targetkit.artifact.obfuscation import obfuscate
 from targetkit.cli.explain import condition_text, condition_vars
 from targetkit.cli.main import main
+from targetkit.cli.style import Style
 from targetkit.cli.summary import allocation_range
 from targetkit.serve.server import BackgroundEmulator
 from targetkit.serve.sources import BUNDLED_ARTIFACT, bundled_bytes
@@ -355,3 +357,16 @@ def test_console_script_is_installed() -> None:
     assert script.exists()
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert Style(stream=_Terminal()).bold("x") == "\x1b[1mx\x1b[0m"
+    assert Style(stream=io.StringIO()).bold("x") == "x"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Style(stream=_Terminal()).bold("x") == "x"

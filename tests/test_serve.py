@@ -647,7 +647,7 @@ def test_serve_subprocess_async_client_agrees() -> None:
     import asyncio
 
     async def decide_all(url: str, method: str) -> list[dict[str, Any]]:
-        async with await async_client.create(client_options(url, method)) as client:
+        async with async_client.create(client_options(url, method)) as client:
             assert await client.wait_until_ready(5)
             return [
                 _answers(await client.get_offers({"request": request}))
