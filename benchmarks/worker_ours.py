@@ -112,7 +112,8 @@ def quiet_overflow_warnings() -> None:
     """A saturating benchmark overflows the bounded notification queue (one Delivery
     request per new visitor cannot keep up with 10k+ decisions/s); the drops are counted
     and reported instead of logged one by one."""
-    logging.getLogger("targetkit.delivery.worker").setLevel(logging.ERROR)
+    for name in ("targetkit.delivery.worker", "targetkit.delivery.notifications"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def main() -> None:
