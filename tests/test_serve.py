@@ -95,10 +95,10 @@ class ServeProcess:
         stderr = self.proc.stderr.read() if self.proc.stderr else ""
         raise AssertionError(f"targetkit serve printed no URL; stderr: {stderr}")
 
-    def stop(self) -> int:
-        """Ctrl-C (SIGINT) and wait; returns the exit code."""
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        """Ctrl-C (SIGINT, or ``sig``) and wait; returns the exit code."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
@@ -661,10 +661,11 @@ def test_serve_subprocess_async_client_agrees() -> None:
     assert {a["homepage-hero"][1] for a in on_device} == {0, 1}
 
 
-def test_serve_subprocess_stops_cleanly_on_ctrl_c() -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_subprocess_stops_cleanly_on_ctrl_c(sig: int) -> None:
     server = ServeProcess("--latency-ms", "0")
     assert httpx.get(server.url + JSON_PATH).status_code == 200
-    assert server.stop() == 0
+    assert server.stop(sig) == 0
     assert server.proc.stderr is not None
     stderr = server.proc.stderr.read()
     assert "Traceback" not in stderr

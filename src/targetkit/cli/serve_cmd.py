@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any
 
@@ -145,6 +146,9 @@ def serve_command(args: argparse.Namespace) -> int:
     def started(emulator: Emulator, url: str) -> None:
         print("\n".join(banner(emulator, url, style)), flush=True)
 
+    # SIGTERM stops as cleanly as Ctrl-C: uvicorn shuts down gracefully, then re-raises
+    # the signal, which this handler turns into KeyboardInterrupt.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         run(config, started, emulator)
     except KeyboardInterrupt:
