@@ -18,12 +18,17 @@ the callbacks, so the same script works against Target itself with your own valu
 from __future__ import annotations
 
 import sys
+import threading
 
 import targetkit
+
+#: Set by the first of client_ready / artifact_download_failed: no need to wait longer.
+settled = threading.Event()
 
 
 def client_ready() -> None:
     print("client_ready: decisions are now made on-device")
+    settled.set()
 
 
 def artifact_download_succeeded(event: targetkit.ArtifactDownloadSucceeded) -> None:
@@ -32,6 +37,7 @@ def artifact_download_succeeded(event: targetkit.ArtifactDownloadSucceeded) -> N
 
 def artifact_download_failed(event: targetkit.ArtifactDownloadFailed) -> None:
     print("artifact_download_failed:", event.artifact_location, "-", event.error)
+    settled.set()
 
 
 def main(argv: list[str]) -> int:
@@ -51,8 +57,9 @@ def main(argv: list[str]) -> int:
         print(f"{err}; start `targetkit serve` and export the variables it prints", file=sys.stderr)
         return 2
     with client:
-        if not client.wait_until_ready(timeout=5):  # seconds
-            print("no artifact within 5 s: deciding on-device is not possible", file=sys.stderr)
+        settled.wait(timeout=5)  # seconds
+        if not client.is_ready:
+            print("no artifact: deciding on-device is not possible", file=sys.stderr)
             return 1
         result = client.get_offers(
             {
