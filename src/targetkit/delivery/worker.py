@@ -20,6 +20,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -65,7 +66,8 @@ class NotificationWorker:
         self._backoff = backoff or Backoff()
         self._concurrency = max(1, concurrency)
         self._cond = threading.Condition()
-        self._in_flight = 0
+        self._in_flight = 0  # requests taken from the queue and not finished
+        self._ready: deque[Outgoing] = deque()  # taken, not yet picked by a sender
         self._flush_requested = False
         self._stopping = False
         self._abort = threading.Event()  # set when close() ran out of time: stop retrying
@@ -125,37 +127,47 @@ class NotificationWorker:
         return flushed
 
     def _abandon(self) -> int:
-        """Fire the error event for every request still queued; returns their count."""
-        left = 0
-        while len(self.queue):
-            for outgoing in self.queue.take_batch():
-                left += 1
-                self._report.failed(outgoing, NotSentError("the client closed before sending"))
-        return left
-
-    def _next_batch(self) -> list[Outgoing] | None:
+        """Fire the error event for every request not started; returns their count."""
         with self._cond:
-            while not len(self.queue) and not self._stopping:
-                self._cond.wait()
-            if self._stopping:
-                return None
-            if not self._flush_requested:
-                # Let nearby items arrive so that they share requests.
-                self._cond.wait(self._linger_s)
-            self._flush_requested = False
-            batch = self.queue.take_batch()
-            self._in_flight += len(batch)
-            return batch
+            left = list(self._ready)
+            self._ready.clear()
+            self._in_flight -= len(left)
+        while len(self.queue):
+            left += self.queue.take_batch()
+        for outgoing in left:
+            self._report.failed(outgoing, NotSentError("the client closed before sending"))
+        return len(left)
+
+    def _next_outgoing(self) -> Outgoing | None:
+        """The next request to send: from the taken batch, else from a new batch."""
+        with self._cond:
+            while True:
+                if self._ready:
+                    return self._ready.popleft()
+                if self._stopping:
+                    return None
+                if not len(self.queue):
+                    self._cond.wait()
+                    continue
+                if not self._flush_requested:
+                    # Let nearby items arrive so that they share requests.
+                    self._cond.wait(self._linger_s)
+                    if self._ready or self._stopping:
+                        continue
+                self._flush_requested = False
+                batch = self.queue.take_batch()
+                self._in_flight += len(batch)
+                self._ready.extend(batch)
+                self._cond.notify_all()  # idle senders share the batch's requests
 
     def _loop(self) -> None:
-        while (batch := self._next_batch()) is not None:
-            for outgoing in batch:
-                try:
-                    self._send(outgoing)
-                finally:
-                    with self._cond:
-                        self._in_flight -= 1
-                        self._cond.notify_all()
+        while (outgoing := self._next_outgoing()) is not None:
+            try:
+                self._send(outgoing)
+            finally:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify_all()
 
     def _send(self, outgoing: Outgoing) -> None:
         for attempt in range(1, self._backoff.attempts + 1):
