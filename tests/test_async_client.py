@@ -157,11 +157,12 @@ class InFlight:
     """A Delivery handler that holds each call until ``target`` calls are held at once (or
     ``hold_s`` passed) and records the most held at once."""
 
-    def __init__(self, server: DeliveryServer, hold_s: float = 0.5) -> None:
+    def __init__(self, server: DeliveryServer) -> None:
         self._server = server
-        self._hold_s = hold_s
+        self.hold_s = 0.0
         self._cond = threading.Condition()
         self.target = 0
+        self.released = False
         self.now = 0
         self.most = 0
 
@@ -169,8 +170,10 @@ class InFlight:
         with self._cond:
             self.now += 1
             self.most = max(self.most, self.now)
-            self._cond.notify_all()
-            self._cond.wait_for(lambda: self.now >= self.target, self._hold_s)
+            if self.now >= self.target:
+                self.released = True  # every held call may go now
+                self._cond.notify_all()
+            self._cond.wait_for(lambda: self.released, self.hold_s)
             self.now -= 1
         return self._server.default_handler(request)
 
@@ -179,19 +182,20 @@ def test_concurrent_calls_share_one_connection_pool(delivery_server: DeliverySer
     in_flight = InFlight(delivery_server)
     delivery_server.set_handler(in_flight)
 
-    async def wave(client: Any, count: int) -> int:
-        in_flight.most, in_flight.target = 0, count
+    async def wave(client: Any, count: int, hold_s: float) -> int:
+        in_flight.most, in_flight.target, in_flight.hold_s = 0, count, hold_s
+        in_flight.released = False
         calls = [client.get_offers({"request": mbox_request("hero")}) for _ in range(count)]
         await asyncio.gather(*calls)
         return in_flight.most
 
     async def main() -> tuple[int, int]:
         async with targetkit.AsyncTargetClient.create(options(delivery_server)) as client:
-            return await wave(client, 100), await wave(client, 150)
+            return await wave(client, 100, 5.0), await wave(client, 150, 0.3)
 
     hundred, more = asyncio.run(main())
     limit = POOL_LIMITS.max_connections
     assert hundred == 100 == limit  # 100 concurrent calls really ran at once...
     assert len({r.peer for r in delivery_server.requests[:100]}) == 100
-    assert more == limit  # ...and 150 never open more than the one pool allows
+    assert more <= limit  # ...and 150 never open more than the one pool allows
     assert delivery_server.count() == 250
