@@ -199,3 +199,15 @@ def test_requested_locations() -> None:
         "prefetch": {"views": [{"name": "v"}, {}], "mboxes": [{"name": "b"}]},
     }
     assert requested_locations(request) == (["a", "target-global-mbox", "b"], ["v"])
+
+
+def test_caller_notifications_are_never_dropped(validating_delivery_server: DeliveryServer) -> None:
+    server = validating_delivery_server
+    note = {"id": "click-1", "type": "click", "timestamp": 1, "mbox": {"name": LOCAL}}
+    for method in ("on-device", "hybrid"):
+        with create(server, method) as client:
+            client.get_offers({"request": {**request_for(LOCAL), "notifications": [note]}})
+    # On-device they ride the queue; hybrid sends them in its (otherwise empty) edge call.
+    clicks = [n for n in server.notifications() if n["type"] == "click"]
+    assert clicks == [note, note]
+    assert server.schema_errors == []
