@@ -11,7 +11,7 @@ import pytest
 
 import targetkit
 from targetkit.errors import ClientClosedError, DeliveryError, InvalidRequestError
-from targetkit.transport import POOL_LIMITS
+from targetkit.transport import MAX_CONNECTIONS
 from tests.servers import CdnServer, DeliveryServer, Fault, HandlerResult, RecordedRequest
 from tests.test_hybrid import FLAGS, LOCAL, REMOTE, request_for
 from tests.test_on_device import artifact
@@ -194,7 +194,7 @@ def test_concurrent_calls_share_one_connection_pool(delivery_server: DeliverySer
             return await wave(client, 100, 5.0), await wave(client, 150, 0.3)
 
     hundred, more = asyncio.run(main())
-    limit = POOL_LIMITS.max_connections
+    limit = MAX_CONNECTIONS
     assert hundred == 100 == limit  # 100 concurrent calls really ran at once...
     assert len({r.peer for r in delivery_server.requests[:100]}) == 100
     assert more <= limit  # ...and 150 never open more than the one pool allows

@@ -1,6 +1,7 @@
 """targetkit: a fast, typed, asyncio-native Python SDK for Adobe Target."""
 
-from targetkit.async_client import AsyncTargetClient
+from typing import TYPE_CHECKING, Any
+
 from targetkit.attributes import Attributes
 from targetkit.client import TargetClient, create
 from targetkit.errors import (
@@ -31,7 +32,20 @@ from targetkit.events import (
 )
 from targetkit.options import DecisioningMethod, Options
 
+if TYPE_CHECKING:
+    from targetkit.async_client import AsyncTargetClient
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # AsyncTargetClient loads asyncio (20-40 ms): only when an application asks for it.
+    if name == "AsyncTargetClient":
+        from targetkit.async_client import AsyncTargetClient
+
+        return AsyncTargetClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ArtifactDownloadError",

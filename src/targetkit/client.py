@@ -385,7 +385,9 @@ class TargetClient:
         self._drain_events(max(0.0, deadline - time.monotonic()))
         self._closed = True
         self._worker.stop(max(0.0, deadline - time.monotonic()))
-        self._transport.close()
+        # Sends still in flight (past the worker's join) get the time left, then their
+        # connections close under them: they end as send_notification_error.
+        self._transport.close(max(0.0, deadline - time.monotonic()))
         self._runner.close(max(0.0, deadline - time.monotonic()))
 
     def _drain_events(self, timeout_s: float) -> None:

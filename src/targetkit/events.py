@@ -21,8 +21,6 @@ the runner's thread. Either way its exceptions are logged, never raised.
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import inspect
 import logging
 import queue
@@ -31,9 +29,14 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from targetkit.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    # asyncio loads on first use only: ``import targetkit`` stays cheap for
+    # sync applications (asyncio alone is ~20-40 ms).
+    import asyncio
 
 __all__ = [
     "EVENT_ALIASES",
@@ -100,6 +103,8 @@ def event_type_of(name: str | EventType) -> EventType:
         except ValueError:
             pass
     candidates = [str(t) for t in EventType] + list(EVENT_ALIASES)
+    import difflib  # late: only for error messages
+
     close = difflib.get_close_matches(str(name), candidates, n=2)
     hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
     raise ConfigurationError(
@@ -345,6 +350,8 @@ class EventDispatcher:
             if self._async_runner is not None:
                 self._async_runner(guarded)
             else:
+                import asyncio
+
                 asyncio.run(guarded)
         except Exception:
             # e.g. asyncio.run inside a running loop: close both to avoid "never awaited".
@@ -425,5 +432,7 @@ class LoopRunner:
 
     async def wait_idle(self) -> None:
         """Wait for the coroutine callbacks started so far (used by the client's close)."""
+        import asyncio
+
         while self._tasks:
             await asyncio.gather(*tuple(self._tasks), return_exceptions=True)

@@ -17,7 +17,6 @@ adjustments we make (the polling floor, an unknown environment name) are returne
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import logging
 import os
 import re
@@ -502,6 +501,8 @@ def _unknown_key_message(key: str) -> str:
     snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
     by_field = {s.field: s.key for s in _SPECS}
     candidates = [k for k in (snake, by_field.get(key)) if k in _SPEC_BY_KEY]
+    import difflib  # late: only for error messages
+
     candidates += difflib.get_close_matches(key, list(_SPEC_BY_KEY), n=3)
     close = list(dict.fromkeys(candidates))  # dedupe, keep order
     if close:
@@ -571,6 +572,8 @@ def _stray_env_warnings(env: Mapping[str, str]) -> list[str]:
 
     Other TARGETKIT_* variables (the CLI's, the test suite's) pass without a word.
     """
+    import difflib  # late: only for warnings
+
     readable = sorted(env_var(s.key) for s in _SPECS if s.env)
     unreadable = {env_var(s.key) for s in _SPECS if not s.env}
     warnings = []

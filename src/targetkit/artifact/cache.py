@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 
 __all__ = ["ArtifactCache"]
 
@@ -33,6 +32,8 @@ class ArtifactCache:
         prefix = f".{os.path.basename(self.path)}."
         try:
             os.makedirs(directory, exist_ok=True)
+            import tempfile  # late: ~4 ms at import, only needed to write
+
             fd, temp_path = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
         except OSError as err:
             logger.warning("artifact_cache %s could not be written: %s", self.path, err)

@@ -12,7 +12,6 @@ It is obfuscation, not encryption: it only keeps the rules unreadable without th
 from __future__ import annotations
 
 import re
-import secrets
 import string
 
 import orjson
@@ -123,6 +122,8 @@ def obfuscate(json_bytes: bytes, organization_id: str, key: str | None = None) -
         ValueError: ``key`` is not 32 ASCII characters.
     """
     if key is None:
+        import secrets  # late: hashlib/hmac cost ~4 ms at import
+
         key = "".join(secrets.choice(_KEY_ALPHABET) for _ in range(_KEY_SIZE))
     if len(key) != _KEY_SIZE or not key.isascii():
         raise ValueError(f"rules.bin key must be {_KEY_SIZE} ASCII characters, got {key!r}")

@@ -15,7 +15,6 @@ picks https or http.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +71,8 @@ def _header_request_id(value: Any) -> str:
 
 def supplemental_data_id() -> str:
     """A fresh Analytics supplemental data id (two 16-hex-digit halves, upper case)."""
+    import secrets  # late: hashlib/hmac cost ~4 ms at import
+
     return f"{secrets.token_hex(8)}-{secrets.token_hex(8)}".upper()
 
 

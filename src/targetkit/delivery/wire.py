@@ -6,7 +6,6 @@ clients cannot drift in what they send or how they read answers.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -105,6 +104,8 @@ def delivery_error(status: int, content: bytes, request_id: str | None) -> Deliv
 def is_valid_ip(value: Any) -> bool:
     if not isinstance(value, str):
         return False
+    import ipaddress  # late: only for geo lookups
+
     try:
         ipaddress.ip_address(value.strip())
     except ValueError:
