@@ -244,3 +244,39 @@ def test_never_raises(url: Any) -> None:
     context = UrlParser(suffix_rules=["com", "*.ck", "!www.ck", "公司.cn"]).url_context(url)
     assert len(context) == 2 * len(KEYS)
     assert all(isinstance(value, str) for value in context.values())
+
+
+def _indexed_find(text: str, host: str) -> tuple[str, bool, bool] | None:
+    """The last rule in file order for ``host``, from a plain index of every rule line
+    (how psl reads the list): the reference for the in-place search."""
+    rules: dict[str, tuple[int, str, bool, bool]] = {}
+    for order, line in enumerate(text.splitlines()):
+        words = line.split()
+        if not words or words[0].startswith("//"):
+            continue
+        rule = words[0]
+        wildcard, exception = rule.startswith("*."), rule.startswith("!")
+        bare = rule[2:] if wildcard else rule[1:] if exception else rule
+        key = bare.encode("idna").decode("ascii") if not bare.isascii() else bare
+        rules[key] = (order, bare, wildcard, exception)
+    labels = host.split(".")
+    found = [rules[s] for i in range(len(labels)) if (s := ".".join(labels[i:])) in rules]
+    return max(found)[1:] if found else None
+
+
+def test_suffix_search_matches_an_index_of_the_whole_list() -> None:
+    from targetkit.decisioning.urls import _default_rules, _SuffixTable
+
+    data = _default_rules()
+    text = data.decode("utf-8")
+    table = _SuffixTable(data)
+    rules = [w[0] for line in text.splitlines() if (w := line.split()) and w[0][0] != "/"]
+    hosts = ["example.com", "a.b.example.co.uk", "nope.invalidtld", "x.www.ck", "a.b.ck"]
+    for rule in rules[::37]:
+        bare = rule.lstrip("*.!")
+        ascii_bare = bare.encode("idna").decode("ascii") if not bare.isascii() else bare
+        hosts += [ascii_bare, "a." + ascii_bare, "q.a." + ascii_bare]
+    for host in hosts:
+        found = table.find(host)
+        got = None if found is None else (found.suffix, found.wildcard, found.exception)
+        assert got == _indexed_find(text, host), host
