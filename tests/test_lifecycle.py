@@ -142,15 +142,19 @@ def test_callbacks_run_off_the_callers_thread_without_our_locks(
     threads: list[str] = []
     reentered: list[bool] = []
     holder: dict[str, Any] = {}
+    assigned = threading.Event()
 
     def succeeded() -> None:
         threads.append(threading.current_thread().name)
+        # ready_client() returns after the first download, which may be after this runs.
+        assigned.wait(5)
         # Re-entering the client from a callback must not deadlock on one of our locks.
         reentered.append(holder["client"].refresh_artifact())
 
     options = on_device_options(cdn_server, delivery_server)
     options["events"] = {"artifact_download_succeeded": succeeded}
     holder["client"] = client = ready_client(options)
+    assigned.set()
     with client:
         client.refresh_artifact()
         EventLog().settle(client)

@@ -572,12 +572,12 @@ def _stray_env_warnings(env: Mapping[str, str]) -> list[str]:
 
     Other TARGETKIT_* variables (the CLI's, the test suite's) pass without a word.
     """
-    import difflib  # late: only for warnings
-
     readable = sorted(env_var(s.key) for s in _SPECS if s.env)
     unreadable = {env_var(s.key) for s in _SPECS if not s.env}
     warnings = []
     for name in sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in readable):
+        import difflib  # late: only when there is a variable to check
+
         if name in unreadable:
             warnings.append(f"{name} is ignored: that option cannot come from the environment")
         elif close := difflib.get_close_matches(name, readable, n=1, cutoff=0.85):

@@ -43,7 +43,7 @@ from typing import Any, Final, NamedTuple
 
 from targetkit.errors import ArtifactSchemaError
 
-__all__ = ["OPERATORS", "Rule", "compile_logic", "operators_used", "truthy"]
+__all__ = ["OPERATORS", "Rule", "compile_logic", "operators_used", "scan_logic", "truthy"]
 
 logger = logging.getLogger(__name__)
 
@@ -1163,7 +1163,14 @@ def compile_logic(expr: Any) -> Rule:
 
 def operators_used(expr: Any) -> set[str]:
     """Every operator name in ``expr``, known or not (constant objects are not logic)."""
+    return scan_logic(expr)[0]
+
+
+def scan_logic(expr: Any) -> tuple[set[str], list[Any]]:
+    """Every operator name in ``expr`` and the operands of its ``var`` operations, in one
+    walk (an artifact's conditions are walked once, when it is accepted)."""
     found: set[str] = set()
+    variables: list[Any] = []
     pending = [expr]
     while pending:
         item = pending.pop()
@@ -1172,8 +1179,10 @@ def operators_used(expr: Any) -> set[str]:
         elif type(item) is dict and len(item) == 1:
             op, values = next(iter(item.items()))
             found.add(str(op))
+            if op == "var":
+                variables.append(values)
             pending.append(values)
-    return found
+    return found, variables
 
 
 def _check_json(value: Any) -> None:

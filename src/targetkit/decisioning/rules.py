@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from targetkit.decisioning.jsonlogic import OPERATORS, Rule, compile_logic, operators_used
+from targetkit.decisioning.jsonlogic import OPERATORS, Rule, compile_logic, scan_logic
 from targetkit.decisioning.jsvalues import js_string
 from targetkit.errors import ArtifactSchemaError
 
@@ -65,19 +65,12 @@ GEO_RESPONSE_TOKENS = (
 _MACRO_MARK = re.compile(r"\$\{[a-zA-Z0-9_.]*?\}")
 
 
-def _uses_var(expr: Any, name: str) -> bool:
-    """True when the JSON Logic expression reads the variable ``name`` anywhere."""
-    if isinstance(expr, dict):
-        for op, args in expr.items():
-            if op == "var":
-                target = args[0] if isinstance(args, list) and args else args
-                if target == name or (isinstance(target, str) and target.startswith(name + ".")):
-                    return True
-            if _uses_var(args, name):
-                return True
-        return False
-    if isinstance(expr, list):
-        return any(_uses_var(item, name) for item in expr)
+def _reads(variables: list[Any], name: str) -> bool:
+    """True when one of these ``var`` operands reads the variable ``name`` or a key in it."""
+    for args in variables:
+        target = args[0] if isinstance(args, list) and args else args
+        if target == name or (isinstance(target, str) and target.startswith(name + ".")):
+            return True
     return False
 
 
@@ -238,7 +231,8 @@ def _compile_rule(rule: Any, where: str, client: str, token_names: frozenset[str
     options = tuple(o for o in raw_options if isinstance(o, dict))
     metrics = tuple(m for m in raw_metrics if isinstance(m, dict))
     condition = rule.get("condition", True)
-    unknown = operators_used(condition) - OPERATORS
+    operators, variables = scan_logic(condition)
+    unknown = operators - OPERATORS
     if unknown:
         raise ArtifactSchemaError(f"{where}: unknown JSON Logic operator {min(unknown)!r}")
     audience_ids = meta.get("audience.ids") or []
@@ -250,7 +244,7 @@ def _compile_rule(rule: Any, where: str, client: str, token_names: frozenset[str
         activity_id=activity_id,
         meta=meta,
         condition=condition,
-        uses_allocation=_uses_var(condition, "allocation"),
+        uses_allocation=_reads(variables, "allocation"),
         device_prefix=f"{client}.{'' if activity_id is None else js_string(activity_id)}.",
         property_tokens=frozenset(
             t for t in (rule.get("propertyTokens") or []) if isinstance(t, str)

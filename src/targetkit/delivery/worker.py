@@ -72,9 +72,19 @@ class NotificationWorker:
         self._stopping = False
         self._abort = threading.Event()  # set when close() ran out of time: stop retrying
         self._threads: list[threading.Thread] = []
+        self._started = False
         self._rng = random.Random()
 
     def start(self) -> None:
+        """Allow sending. The sender threads start with the first queued item: starting
+        them costs ~1 ms that a client's first decision need not wait for."""
+        with self._cond:
+            self._started = True
+            if len(self.queue) and not self._threads:
+                self._start_senders()
+
+    def _start_senders(self) -> None:
+        """Start the sender threads (with ``_cond`` held)."""
         for n in range(self._concurrency):
             thread = threading.Thread(
                 target=self._loop, name=f"targetkit-notifications-{n}", daemon=True
@@ -88,6 +98,8 @@ class NotificationWorker:
             self._report.overflow(item)
             return False
         with self._cond:
+            if not self._threads and self._started and not self._stopping:
+                self._start_senders()
             self._cond.notify()
         return True
 
