@@ -116,6 +116,7 @@ class AsyncTargetClient:
             self._core.telemetry,
             max_items=options.notification_queue_size,
             batch_size=options.notification_batch_size,
+            new_id=self._core.new_id,
         )
         self._worker = AsyncNotificationWorker(
             queue,

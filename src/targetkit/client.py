@@ -141,6 +141,7 @@ class TargetClient:
             self._core.telemetry,
             max_items=options.notification_queue_size,
             batch_size=options.notification_batch_size,
+            new_id=self._core.new_id,
         )
         return NotificationWorker(
             queue,

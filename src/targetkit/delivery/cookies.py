@@ -49,6 +49,13 @@ LOCATION_HINT_MAX_AGE_S = 1860
 # plain labels are accepted: a cookie must not be able to point us at another host.
 _CLUSTER_RE = re.compile(r"[A-Za-z0-9]{1,32}")
 _PRINTABLE_RE = re.compile(r"[!-~]{1,128}")
+# What ``quote(value, safe="")`` leaves as it is: values made only of these (uuids,
+# tntIds) skip quote's byte-by-byte work.
+_UNRESERVED_RE = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quote(value: str) -> str:
+    return value if _UNRESERVED_RE.fullmatch(value) else quote(value, safe="")
 
 
 def valid_cluster(value: Any) -> str | None:
@@ -112,14 +119,16 @@ def target_cookie(
 ) -> dict[str, Any]:
     """The ``mbox`` cookie to set after a call: session id, and tntId when known."""
     now_s = math.ceil(now_ms / 1000)
-    parts = [(SESSION_ID_COOKIE, session_id, now_s + SESSION_ID_MAX_AGE_S)]
+    # The cookie names (session, PC) need no quoting.
+    value = f"{SESSION_ID_COOKIE}#{_quote(session_id)}#{now_s + SESSION_ID_MAX_AGE_S}"
+    latest = now_s + SESSION_ID_MAX_AGE_S
     tnt_id = visitor_id.get("tntId") if isinstance(visitor_id, Mapping) else None
     if isinstance(tnt_id, str) and tnt_id:
-        parts.append((DEVICE_ID_COOKIE, tnt_id, now_s + DEVICE_ID_MAX_AGE_S))
-    latest = max(expires for _, _, expires in parts)
+        latest = now_s + DEVICE_ID_MAX_AGE_S
+        value += f"|{DEVICE_ID_COOKIE}#{_quote(tnt_id)}#{latest}"
     return {
         "name": TARGET_COOKIE,
-        "value": "|".join(f"{quote(n, safe='')}#{quote(v, safe='')}#{e}" for n, v, e in parts),
+        "value": value,
         "maxAge": math.ceil(abs(latest * 1000 - now_ms) / 1000),
     }
 

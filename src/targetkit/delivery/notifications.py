@@ -74,9 +74,9 @@ class Outgoing:
     attempts: int = 0
 
 
-def _notifications(items: Sequence[PendingItem]) -> list[dict[str, Any]]:
+def _notifications(items: Sequence[PendingItem], new_id: Callable[[], str]) -> list[dict[str, Any]]:
     return [
-        n.to_dict(new_uuid) if isinstance(n, DisplayNotification) else dict(n)
+        n.to_dict(new_id) if isinstance(n, DisplayNotification) else dict(n)
         for item in items
         for n in item.notifications
     ]
@@ -96,8 +96,10 @@ class NotificationQueue:
         max_items: int = 10000,
         batch_size: int = 100,
         request_extras: Callable[[], Mapping[str, Any]] | None = None,
+        new_id: Callable[[], str] = new_uuid,
     ) -> None:
         self._telemetry = telemetry
+        self._new_id = new_id
         self.max_items = max_items
         self._batch_size = batch_size
         self._extras = request_extras
@@ -134,19 +136,18 @@ class NotificationQueue:
                 outgoing.append(request)
         return outgoing
 
-    @staticmethod
-    def describe(item: PendingItem) -> dict[str, Any]:
+    def describe(self, item: PendingItem) -> dict[str, Any]:
         """The request ``item`` would have become, for an error event about it."""
         body: dict[str, Any] = {k: v for k, v in item.visitor.items() if v is not None}
-        body["notifications"] = _notifications([item])
+        body["notifications"] = _notifications([item], self._new_id)
         return body
 
     def _request_for(self, group: list[PendingItem]) -> Outgoing | None:
-        notes = _notifications(group)
+        notes = _notifications(group, self._new_id)
         entries = self._telemetry.drain() if self._telemetry.has_entries() else []
         if not notes and not entries:
             return None
-        body: dict[str, Any] = {"requestId": new_uuid()}
+        body: dict[str, Any] = {"requestId": self._new_id()}
         body.update({k: v for k, v in group[0].visitor.items() if v is not None})
         if self._extras is not None:
             for key, value in self._extras().items():

@@ -76,14 +76,18 @@ class TelemetryStore:
         """Record one ``get_offers`` call: its own duration, mode and features."""
         if not self.enabled:
             return
-        self.add(
-            request.get("requestId"),
-            timestamp_ms,
-            execution=execution_ms,
-            parsing=parsing_ms,
-            mode="edge" if edge else "local",
-            features=request_features(request, decisioning_method),
-        )
+        # The same entry as add() makes, built directly: this runs on every decision.
+        entry: dict[str, Any] = {
+            "requestId": request.get("requestId"),
+            "timestamp": timestamp_ms,
+            "execution": round(execution_ms, 2),
+        }
+        if parsing_ms is not None:
+            entry["parsing"] = round(parsing_ms, 2)
+        entry["mode"] = "edge" if edge else "local"
+        entry["features"] = request_features(request, decisioning_method)
+        with self._lock:
+            self._entries.append(entry)
 
     def has_entries(self) -> bool:
         return bool(self._entries)
