@@ -185,6 +185,32 @@ def test_overflow_is_counted_logged_and_reported(
     assert [r.levelno for r in caplog.records] == [logging.WARNING]  # once, not per drop
 
 
+def test_overflow_builds_its_event_off_the_callers_thread_and_only_when_subscribed() -> None:
+    from targetkit.events import ThreadRunner
+
+    described_on: list[str] = []
+
+    class RecordingQueue(NotificationQueue):
+        def describe(self, item: PendingItem) -> dict[str, Any]:
+            described_on.append(threading.current_thread().name)
+            return super().describe(item)
+
+    queue = RecordingQueue(TelemetryStore(False), max_items=1, batch_size=1)
+    runner = ThreadRunner("test-events")
+    events = EventDispatcher(runner)
+    worker = NotificationWorker(queue, lambda o: None, events, linger_s=0.01)
+    assert [worker.enqueue(item) for item in items(3)] == [True, False, False]
+    assert queue.dropped == 2
+    assert described_on == []  # nobody listens: nothing was built
+    got: list[SendNotificationError] = []
+    events.subscribe("send_notification_error", got.append)
+    assert worker.enqueue(items(4)[3]) is False
+    assert runner.close(5)
+    assert [e.notification["request"]["notifications"][0]["id"] for e in got] == ["n3"]
+    assert "3 dropped so far" in str(got[0].error)
+    assert described_on == ["test-events"]
+
+
 def test_close_is_bounded_and_accounts_for_everything(delivery_server: DeliveryServer) -> None:
     delivery_server.set_fault(Fault.hung())
     harness = Harness(delivery_server, timeout_ms=2000)

@@ -323,6 +323,25 @@ class EventDispatcher:
         for listener in listeners:
             self._submit(listener, event)
 
+    def emit_lazy(self, event_type: EventType, build: Callable[[], TargetEvent]) -> None:
+        """Deliver the event ``build()`` makes, built on the runner, and only when
+        ``event_type`` has subscribers: the emitter pays for neither (queue overflow
+        emits from the caller's hot path)."""
+        with self._lock:
+            listeners = self._snapshot(event_type)
+        if not listeners:
+            return
+
+        def deliver() -> None:
+            event = build()
+            for listener in listeners:
+                self._invoke(listener, event)
+
+        try:
+            self._runner(deliver)
+        except Exception:
+            logger.exception("could not schedule event callbacks for %s", event_type)
+
     def _snapshot(self, event_type: EventType) -> tuple[_Listener, ...]:
         return tuple(self._listeners.get(event_type, {}).values())
 

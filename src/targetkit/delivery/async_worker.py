@@ -76,8 +76,9 @@ class AsyncNotificationWorker:
 
     def enqueue(self, item: PendingItem) -> bool:
         """Queue ``item``; on overflow, count, log and fire ``send_notification_error``."""
-        if not self.queue.put(item):
-            self._report.overflow(item)
+        dropped = self.queue.offer(item)
+        if dropped:
+            self._report.overflow(item, dropped)
             return False
         if self._wake is not None and self._settled is not None:
             self._settled.clear()

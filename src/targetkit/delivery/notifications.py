@@ -34,7 +34,7 @@ import orjson
 from targetkit.decisioning.engine import DisplayNotification
 from targetkit.delivery.telemetry import TelemetryStore
 from targetkit.errors import TargetError
-from targetkit.events import EventDispatcher, SendNotificationError
+from targetkit.events import EventDispatcher, EventType, SendNotificationError
 from targetkit.ids import new_uuid
 
 __all__ = [
@@ -114,12 +114,17 @@ class NotificationQueue:
 
     def put(self, item: PendingItem) -> bool:
         """Queue an item; False (and counted in ``dropped``) when the queue is full."""
+        return not self.offer(item)
+
+    def offer(self, item: PendingItem) -> int:
+        """Queue an item: 0, or when the queue is full the drop's number (1 for the
+        first drop), counted in ``dropped``."""
         with self._lock:
             if len(self._items) >= self.max_items:
                 self.dropped += 1
-                return False
+                return self.dropped
             self._items.append(item)
-            return True
+            return 0
 
     def take_batch(self) -> list[Outgoing]:
         """Take up to ``batch_size`` items and turn them into Delivery requests."""
@@ -184,16 +189,19 @@ class Reporter:
         self.queue = queue
         self._events = events
 
-    def overflow(self, item: PendingItem) -> None:
+    def overflow(self, item: PendingItem, dropped: int) -> None:
+        """Called on the caller's thread, so cheap: the queue has counted the drop, and
+        the event (with the refused notifications and their new ids) is built on the
+        event runner, only when someone subscribed."""
         queue = self.queue
-        err = QueueFullError(
-            f"notification queue full ({queue.max_items} items); {queue.dropped} dropped so far"
-        )
-        if (queue.dropped - 1) % self.OVERFLOW_LOG_EVERY == 0:
-            logger.warning("%s", err)
-        self._events.emit(
-            SendNotificationError(notification={"request": queue.describe(item)}, error=err)
-        )
+        if (dropped - 1) % self.OVERFLOW_LOG_EVERY == 0:
+            logger.warning("%s", _queue_full(queue.max_items, dropped))
+
+        def event() -> SendNotificationError:
+            err = _queue_full(queue.max_items, dropped)
+            return SendNotificationError(notification={"request": queue.describe(item)}, error=err)
+
+        self._events.emit_lazy(EventType.SEND_NOTIFICATION_ERROR, event)
 
     def failed(self, outgoing: Outgoing, err: BaseException) -> None:
         self.queue.count(failed=1)
@@ -205,6 +213,10 @@ class Reporter:
 
 class QueueFullError(TargetError):
     """A notification could not be queued: the queue is at its bound."""
+
+
+def _queue_full(max_items: int, dropped: int) -> QueueFullError:
+    return QueueFullError(f"notification queue full ({max_items} items); {dropped} dropped so far")
 
 
 class NotSentError(TargetError):

@@ -94,8 +94,9 @@ class NotificationWorker:
 
     def enqueue(self, item: PendingItem) -> bool:
         """Queue ``item``; on overflow, count, log and fire ``send_notification_error``."""
-        if not self.queue.put(item):
-            self._report.overflow(item)
+        dropped = self.queue.offer(item)
+        if dropped:
+            self._report.overflow(item, dropped)
             return False
         with self._cond:
             if not self._threads and self._started and not self._stopping:
