@@ -257,3 +257,44 @@ def test_async_close_is_bounded_and_accounts_for_everything(
     asyncio.run(main())
     assert sorted(harness.error_ids()) == sorted(f"n{i}" for i in range(10))
     assert all(isinstance(e.error, NotSentError) for e in harness.errors)
+
+
+def test_client_close_cuts_an_in_flight_send_into_a_not_sent_event(
+    delivery_server: DeliveryServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A send still in flight at close()'s deadline is cut (its socket shut down) and
+    ends as send_notification_error with NotSentError: no traceback, no waiting for
+    the 3000 ms request timeout, and the subscriber hears of it."""
+    from pathlib import Path
+
+    import targetkit
+
+    artifact = Path(__file__).parent / "conformance" / "artifacts" / "TEST_ARTIFACT_AB_SIMPLE.json"
+    delivery_server.set_fault(Fault.hung())
+    errors: list[BaseException] = []
+    client = targetkit.create(
+        {
+            "client": "someClientId",
+            "organization_id": "someOrgId",
+            "decisioning_method": "on-device",
+            "artifact_payload": artifact.read_bytes(),
+            "polling_interval": 0,
+            "telemetry_enabled": False,
+            "server_domain": delivery_server.url,
+            "secure": False,
+            "timeout": 3000,
+            "events": {"send_notification_error": lambda e: errors.append(e.error)},
+        }
+    )
+    client.get_offers({"request": {"execute": {"mboxes": [{"name": "mbox-magician"}]}}})
+    delivery_server.wait_for_requests(1)  # the notification is in flight, and hangs
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="targetkit"):
+        client.close(0.2)
+        elapsed = time.monotonic() - started
+        deadline = time.monotonic() + 2
+        while not errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert elapsed < 1.0
+    assert len(errors) == 1 and isinstance(errors[0], NotSentError)
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]

@@ -23,7 +23,7 @@ from targetkit.attributes import Attributes
 from targetkit.core import ClientCore, LoadedArtifact, Prepared
 from targetkit.delivery.notifications import NotificationQueue, Outgoing
 from targetkit.delivery.request import RemoteCall, notification_call
-from targetkit.delivery.worker import NotificationWorker
+from targetkit.delivery.worker import JOIN_TIMEOUT_S, NotificationWorker
 from targetkit.errors import (
     ArtifactError,
     ClientClosedError,
@@ -386,9 +386,11 @@ class TargetClient:
         self._drain_events(max(0.0, deadline - time.monotonic()))
         self._closed = True
         self._worker.stop(max(0.0, deadline - time.monotonic()))
-        # Sends still in flight (past the worker's join) get the time left, then their
-        # connections close under them: they end as send_notification_error.
+        # Sends still in flight had until the deadline; now their connections close
+        # under them and each ends as send_notification_error (NotSentError), which the
+        # event runner still delivers.
         self._transport.close(max(0.0, deadline - time.monotonic()))
+        self._worker.join(JOIN_TIMEOUT_S)
         self._runner.close(max(0.0, deadline - time.monotonic()))
 
     def _drain_events(self, timeout_s: float) -> None:

@@ -20,10 +20,13 @@ thread's deadline (see :class:`_DeadlineBackend`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -109,11 +112,24 @@ class _Deadlines(threading.local):
 
 
 class _DeadlineStream(httpcore.NetworkStream):
-    """A socket stream whose reads and writes never wait past the thread's deadline."""
+    """A socket stream whose reads and writes never wait past the thread's deadline.
 
-    def __init__(self, inner: httpcore.NetworkStream, deadlines: _Deadlines) -> None:
+    Each stream registers in its backend's ``streams`` so that closing the transport can
+    shut the sockets down: closing a socket does not wake a thread blocked reading it,
+    a shutdown does.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream, backend: _DeadlineBackend) -> None:
         self._inner = inner
-        self._deadlines = deadlines
+        self._deadlines = backend.deadlines
+        self._backend = backend
+        backend.streams.add(self)
+
+    def shutdown(self) -> None:
+        sock = self._inner.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, self._deadlines.bound(timeout, httpcore.ReadTimeout))
@@ -132,7 +148,7 @@ class _DeadlineStream(httpcore.NetworkStream):
     ) -> httpcore.NetworkStream:
         bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
         return _DeadlineStream(
-            self._inner.start_tls(ssl_context, server_hostname, bounded), self._deadlines
+            self._inner.start_tls(ssl_context, server_hostname, bounded), self._backend
         )
 
     def get_extra_info(self, info: str) -> Any:
@@ -144,7 +160,13 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
     def __init__(self, inner: httpcore.NetworkBackend, deadlines: _Deadlines) -> None:
         self._inner = inner
-        self._deadlines = deadlines
+        self.deadlines = deadlines
+        self.streams: weakref.WeakSet[_DeadlineStream] = weakref.WeakSet()
+
+    def shutdown_all(self) -> None:
+        """Shut down every open stream: calls blocked on them fail at once."""
+        for stream in list(self.streams):
+            stream.shutdown()
 
     def connect_tcp(
         self,
@@ -154,9 +176,9 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
+        bounded = self.deadlines.bound(timeout, httpcore.ConnectTimeout)
         stream = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
-        return _DeadlineStream(stream, self._deadlines)
+        return _DeadlineStream(stream, self)
 
     def connect_unix_socket(
         self,
@@ -164,15 +186,15 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
+        bounded = self.deadlines.bound(timeout, httpcore.ConnectTimeout)
         stream = self._inner.connect_unix_socket(path, bounded, socket_options)
-        return _DeadlineStream(stream, self._deadlines)
+        return _DeadlineStream(stream, self)
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
 
-def _deadline_client(deadlines: _Deadlines) -> httpx.Client:
+def _deadline_client(deadlines: _Deadlines) -> tuple[httpx.Client, _DeadlineBackend | None]:
     """An ``httpx.Client`` whose direct connections honour ``deadlines``.
 
     httpx does not let us pass a network backend, so we wrap the one its pool already
@@ -182,11 +204,12 @@ def _deadline_client(deadlines: _Deadlines) -> httpx.Client:
     transport = httpx.HTTPTransport(limits=POOL_LIMITS)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = _DeadlineBackend(backend, deadlines)  # type: ignore[union-attr]
-    else:
+    if not isinstance(backend, httpcore.NetworkBackend):
         logger.debug("httpx pool layout unknown; Delivery timeouts apply per operation")
-    return httpx.Client(transport=transport)
+        return httpx.Client(transport=transport), None
+    wrapped = _DeadlineBackend(backend, deadlines)
+    pool._network_backend = wrapped  # type: ignore[union-attr]
+    return httpx.Client(transport=transport), wrapped
 
 
 class HttpxSyncTransport:
@@ -194,9 +217,15 @@ class HttpxSyncTransport:
 
     def __init__(self, client: httpx.Client | None = None) -> None:
         self._deadlines = _Deadlines()
-        self._client = client or _deadline_client(self._deadlines)
+        self._backend: _DeadlineBackend | None = None
+        if client is None:
+            client, self._backend = _deadline_client(self._deadlines)
+        self._client = client
 
     def close(self) -> None:
+        """Close the pool; calls still in flight fail at once (their sockets are shut)."""
+        if self._backend is not None:
+            self._backend.shutdown_all()
         self._client.close()
 
     def get_artifact(

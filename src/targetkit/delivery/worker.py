@@ -119,16 +119,17 @@ class NotificationWorker:
 
     def stop(self, timeout_s: float) -> bool:
         """Flush within ``timeout_s``, then stop; True when everything was sent or failed
-        with its event. What is left then fires ``send_notification_error``."""
+        with its event. Requests not started by then fire ``send_notification_error``
+        (:class:`NotSentError`) at once; requests still in flight may finish (or, if
+        their connection is closed under them, fail with NotSentError) afterwards:
+        :meth:`join` waits for them."""
+        deadline = time.monotonic() + timeout_s
         flushed = self.flush(timeout_s)
         self._abort.set()
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        join_deadline = time.monotonic() + JOIN_TIMEOUT_S
-        for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(max(0.0, join_deadline - time.monotonic()))
+        self.join(max(0.0, deadline - time.monotonic()))
         left = self._abandon()
         if left:
             logger.warning(
@@ -138,6 +139,14 @@ class NotificationWorker:
                 timeout_s,
             )
         return flushed
+
+    def join(self, timeout_s: float = JOIN_TIMEOUT_S) -> bool:
+        """Wait up to ``timeout_s`` for the sender threads to end; True when they have."""
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads if t is not threading.current_thread())
 
     def _abandon(self) -> int:
         """Fire the error event for every request not started; returns their count."""
@@ -155,10 +164,10 @@ class NotificationWorker:
         """The next request to send: from the taken batch, else from a new batch."""
         with self._cond:
             while True:
+                if self._stopping:
+                    return None  # what is left in _ready is abandoned with its event
                 if self._ready:
                     return self._ready.popleft()
-                if self._stopping:
-                    return None
                 if not len(self.queue):
                     self._cond.wait()
                     continue
@@ -186,14 +195,20 @@ class NotificationWorker:
         for attempt in range(1, self._backoff.attempts + 1):
             try:
                 self._post(outgoing)
-            except DeliveryError as err:
-                retry = attempt < self._backoff.attempts and is_transient(err)
-                if retry and not self._abort.wait(self._backoff.delay_s(attempt, self._rng)):
-                    continue
-                self._report.failed(outgoing, err)
-                return
-            except Exception as err:  # a bug must not kill the sender thread
-                logger.exception("unexpected error sending notifications")
+            except Exception as err:
+                if self._abort.is_set():
+                    # close() ran out of time while this was in flight (its connection
+                    # may have been closed under it): not sent, and said so.
+                    not_sent = NotSentError(f"the client closed while sending: {err}")
+                    not_sent.__cause__ = err
+                    self._report.failed(outgoing, not_sent)
+                    return
+                if isinstance(err, DeliveryError):
+                    retry = attempt < self._backoff.attempts and is_transient(err)
+                    if retry and not self._abort.wait(self._backoff.delay_s(attempt, self._rng)):
+                        continue
+                else:  # a bug must not kill the sender thread
+                    logger.exception("unexpected error sending notifications")
                 self._report.failed(outgoing, err)
                 return
             self.queue.count(sent=1)
