@@ -46,6 +46,7 @@ from targetkit.events import (
     LoopRunner,
     Subscription,
 )
+from targetkit.logs import ForwardingHandler, attach, detach
 from targetkit.options import DecisioningMethod, Options, parse_options
 from targetkit.transport import AsyncTransport
 
@@ -112,6 +113,7 @@ class AsyncTargetClient:
         )
         self._geo_url = geo_url(cdn_base_url(options.cdn_environment, options.cdn_base_path))
         self._poller: AsyncArtifactPoller | None = None
+        self._log_handler: ForwardingHandler | None = None  # set by create()
         queue = NotificationQueue(
             self._core.telemetry,
             max_items=options.notification_queue_size,
@@ -136,10 +138,18 @@ class AsyncTargetClient:
         RuntimeError when no event loop is running.
         """
         parsed = parse_options(options)
-        for warning in parsed.warnings:
-            logger.warning(warning)
-        client = cls(parsed, _internal=True)
-        client._start()
+        # The logger option receives our log records from the first one on.
+        handler = attach(parsed.logger) if parsed.logger is not None else None
+        try:
+            for warning in parsed.warnings:
+                logger.warning(warning)
+            client = cls(parsed, _internal=True)
+            client._log_handler = handler
+            client._start()
+        except BaseException:
+            if handler is not None:
+                detach(handler)
+            raise
         return client
 
     def _start(self) -> None:
@@ -319,6 +329,8 @@ class AsyncTargetClient:
         await self._worker.stop(max(0.0, deadline - time.monotonic()))
         await self._transport.close()
         await self._drain_events(deadline)  # send_notification_error from the last sends
+        if self._log_handler is not None:
+            detach(self._log_handler)
 
     async def _drain_events(self, deadline: float) -> None:
         """Run the callbacks queued so far (coroutine ones included) until ``deadline``."""

@@ -39,6 +39,7 @@ from targetkit.events import (
     Subscription,
     ThreadRunner,
 )
+from targetkit.logs import ForwardingHandler, attach, detach
 from targetkit.options import DecisioningMethod, Options, parse_options
 from targetkit.requests import validate_get_offers
 from targetkit.transport import SyncTransport
@@ -127,6 +128,7 @@ class TargetClient:
         )
         self._geo_url = geo_url(cdn_base_url(options.cdn_environment, options.cdn_base_path))
         self._poller: ArtifactPoller | None = None
+        self._log_handler: ForwardingHandler | None = None  # set by create()
         self._worker = self._new_worker()
         if hasattr(os, "register_at_fork"):
             # A weak reference: the hook (which cannot be unregistered) must not keep
@@ -159,13 +161,21 @@ class TargetClient:
         Raises :class:`ConfigurationError` naming the first invalid option.
         """
         parsed = parse_options(options)
-        for warning in parsed.warnings:
-            logger.warning(warning)
-        client = cls(parsed, _internal=True)
+        # The logger option receives our log records from the first one on.
+        handler = attach(parsed.logger) if parsed.logger is not None else None
         try:
-            client._start()
-        finally:
-            client._held.release()
+            for warning in parsed.warnings:
+                logger.warning(warning)
+            client = cls(parsed, _internal=True)
+            client._log_handler = handler
+            try:
+                client._start()
+            finally:
+                client._held.release()
+        except BaseException:
+            if handler is not None:
+                detach(handler)
+            raise
         return client
 
     def _start(self) -> None:
@@ -392,6 +402,8 @@ class TargetClient:
         self._transport.close(max(0.0, deadline - time.monotonic()))
         self._worker.join(JOIN_TIMEOUT_S)
         self._runner.close(max(0.0, deadline - time.monotonic()))
+        if self._log_handler is not None:
+            detach(self._log_handler)
 
     def _drain_events(self, timeout_s: float) -> None:
         """Wait until the callbacks queued so far have run (not from a callback itself)."""
