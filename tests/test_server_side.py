@@ -206,6 +206,43 @@ def test_envelope_keeps_the_reference_keys(validating_delivery_server: DeliveryS
     assert server.schema_errors == []
 
 
+def test_the_edge_cluster_of_the_first_answer_is_kept_for_later_calls(
+    delivery_server: DeliveryServer,
+) -> None:
+    """Without a configured hint, the first answer's edge (mboxedge35) becomes the hint:
+    a later call without cookie or tntId goes to cluster 35, even when another edge
+    answers it, and on-device visitors get tntIds of that cluster."""
+    from pathlib import Path
+
+    artifact = Path(__file__).parent / "conformance" / "artifacts" / "TEST_ARTIFACT_AB_SIMPLE.json"
+    hybrid = options(
+        delivery_server,
+        decisioning_method="hybrid",
+        artifact_payload=artifact.read_bytes(),
+        telemetry_enabled=False,
+    )
+    remote = {"request": {"execute": {"mboxes": [{"name": "not-in-the-artifact"}]}}}
+    local = {"request": {"execute": {"mboxes": [{"name": "mbox-magician"}]}}}
+    with targetkit.create(hybrid) as client:
+        assert not client.get_offers(local)["request"]["id"]["tntId"].endswith("_0")
+        assert client.get_offers(remote)["target_location_hint_cookie"]["value"] == "35"
+        delivery_server.edge_host = "mboxedge36.tt.omtrdc.net"
+        later = client.get_offers(remote)
+        assert later["target_location_hint_cookie"]["value"] == "35"
+        decided = client.get_offers(local)
+    assert decided["meta"]["decisioning_method"] == "on-device"
+    assert decided["request"]["id"]["tntId"].endswith(".35_0")
+
+
+def test_a_configured_hint_is_not_replaced_by_the_answering_edge(
+    delivery_server: DeliveryServer,
+) -> None:
+    request = {"request": {"execute": {"mboxes": [{"name": "m"}]}}}
+    with targetkit.create(options(delivery_server, target_location_hint="28")) as client:
+        client.get_offers(request)
+        assert client.get_offers(request)["target_location_hint_cookie"]["value"] == "28"
+
+
 # -- errors ----------------------------------------------------------------------------
 
 

@@ -20,7 +20,12 @@ from targetkit.artifact.parse import load_artifact
 from targetkit.decisioning.context import ContextBuilder
 from targetkit.decisioning.engine import decide, remote_dependency
 from targetkit.decisioning.rules import CompiledArtifact, compile_artifact
-from targetkit.delivery.cookies import cluster_from_tnt_id, parse_target_cookie, valid_cluster
+from targetkit.delivery.cookies import (
+    cluster_from_edge_host,
+    cluster_from_tnt_id,
+    parse_target_cookie,
+    valid_cluster,
+)
 from targetkit.delivery.envelope import build_envelope
 from targetkit.delivery.hybrid import merge, requested_locations, split
 from targetkit.delivery.notifications import PendingItem
@@ -124,6 +129,8 @@ class ClientCore:
         self.telemetry = TelemetryStore(options.telemetry_enabled)
         #: Session ids, request ids and tntIds for the request path.
         self.new_id = UuidSource()
+        # The edge cluster of the first Delivery answer, when no hint was configured.
+        self._learned_hint: str | None = None
         self._artifact: LoadedArtifact | None = None
         self._swap_lock = threading.Lock()
         self._retrievals = 0
@@ -188,7 +195,7 @@ class ClientCore:
         now_ms = self.clock_ms()
         cookies = parse_target_cookie(opts.target_cookie, now_ms)
         session_id = cookies.get("session") or opts.session_id or self.new_id()
-        hint = opts.target_location_hint or self.options.target_location_hint
+        hint = self.location_hint(opts)
         request = self._normalize(opts, cookies.get("PC"), now_ms)
         visitor = request.get("id") or _EMPTY
         cluster = (
@@ -236,6 +243,17 @@ class ClientCore:
             request["environmentId"] = self.options.environment_id
         return request
 
+    def location_hint(self, opts: GetOffersOptions) -> str | None:
+        """The edge cluster for a call without a visitor cluster: the call's option, the
+        client's option, else the cluster learned from the first edge answer (as the
+        Adobe SDKs keep ``target_location_hint`` from their first response)."""
+        return opts.target_location_hint or self.options.target_location_hint or self._learned_hint
+
+    def _learn_hint(self, answer: Mapping[str, Any]) -> None:
+        if self._learned_hint is None and self.options.target_location_hint is None:
+            # A benign race: concurrent first answers name the same edge or either wins.
+            self._learned_hint = valid_cluster(cluster_from_edge_host(answer.get("edgeHost")))
+
     def apply_geo(self, prepared: Prepared, geo: Mapping[str, Any] | None) -> None:
         """Merge looked-up geo values into the request's ``context.geo``."""
         context = prepared.request["context"]
@@ -258,7 +276,7 @@ class ClientCore:
         request = prepared.request
         visitor = request.get("id") or {}
         if not _has_visitor(visitor):
-            hint = prepared.options.target_location_hint or self.options.target_location_hint
+            hint = self.location_hint(prepared.options)
             visitor = dict(visitor)
             visitor["tntId"] = self.new_id() + (f".{hint}_0" if hint else "")
             request["id"] = visitor
@@ -418,6 +436,7 @@ class ClientCore:
             answer = merge(prepared.request, local[0]["response"], answer)
             item = local[1]
         self._record_edge_call(prepared, plan, call, answer)
+        self._learn_hint(answer)
         envelope = build_envelope(
             request=request,
             response=answer,
