@@ -128,29 +128,61 @@ def _cold_argv(python: str, sdk: str, sink: Sink) -> list[str]:
     return [python, script, sdk, sink.host_port]
 
 
-def run_cold_starts(pythons: dict[str, str], sink: Sink, runs: int) -> dict[str, dict[str, Any]]:
-    """W4 and import time, each run a fresh process, alternating the SDKs."""
+#: Cold-start modes: name -> how the environment of each fresh process is set up.
+COLD_MODES = ("cached", "no_pyc")
+
+
+def _cold_env(mode: str, empty_cache_dir: str) -> dict[str, str]:
+    """``cached``: bytecode caching allowed (after the warm-up run wrote the caches);
+    ``no_pyc``: nothing cached, every module (stdlib too) compiled from source, as in
+    an environment with PYTHONDONTWRITEBYTECODE=1 and no .pyc files."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    if mode == "no_pyc":
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPYCACHEPREFIX"] = empty_cache_dir
+    return env
+
+
+def _cold_run(python: str, sdk: str, sink: Sink, env: dict[str, str]) -> dict[str, float]:
+    out = subprocess.run(
+        _cold_argv(python, sdk, sink),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=120,
+    ).stdout
+    values: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return values
+
+
+def run_cold_starts(
+    pythons: dict[str, str], sink: Sink, runs: int
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """W4 and import time, each run a fresh process, alternating the SDKs, in each of
+    :data:`COLD_MODES`. One unmeasured warm-up run per SDK writes the .pyc caches first
+    (this environment may set PYTHONDONTWRITEBYTECODE, which would otherwise make every
+    run compile whatever has no cache yet)."""
+    import tempfile
+
     results: dict[str, dict[str, list[float]]] = {
-        sdk: {"import_ms": [], "w4_ms": []} for sdk in pythons
+        sdk: {f"{key}_{mode}": [] for key in ("import_ms", "w4_ms") for mode in COLD_MODES}
+        for sdk in pythons
     }
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    for run_no in range(runs):
-        order = list(pythons)
-        if run_no % 2:
-            order.reverse()
-        for sdk in order:
-            out = subprocess.run(
-                _cold_argv(pythons[sdk], sdk, sink),
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=REPO_ROOT,
-                env=env,
-                timeout=120,
-            ).stdout
-            values = json.loads(out.strip().splitlines()[-1])
-            for key, value in values.items():
-                results[sdk][key].append(value)
+    with tempfile.TemporaryDirectory(prefix="targetkit-bench-nopyc-") as empty:
+        for sdk in pythons:
+            _cold_run(pythons[sdk], sdk, sink, _cold_env("cached", empty))  # warm-up
+        for mode in COLD_MODES:
+            env = _cold_env(mode, empty)
+            for run_no in range(runs):
+                order = list(pythons)
+                if run_no % 2:
+                    order.reverse()
+                for sdk in order:
+                    for key, value in _cold_run(pythons[sdk], sdk, sink, env).items():
+                        results[sdk][f"{key}_{mode}"].append(value)
     return {
         sdk: {
             key: {"median_ms": statistics.median(vals), "min_ms": min(vals), "runs": vals}
@@ -230,13 +262,24 @@ def format_table(result: dict[str, Any]) -> str:
             )
         lines.append(line)
     cold = result["cold"]
-    for key, label in (("w4_ms", "W4"), ("import_ms", "import")):
+    for key, label in (
+        ("w4_ms_cached", "W4"),
+        ("import_ms_cached", "import"),
+        ("w4_ms_no_pyc", "W4*"),
+        ("import_ms_no_pyc", "import*"),
+    ):
         ours_ms = cold["ours"][key]["median_ms"]
         line = f"{label:<9} {ours_ms:>14.1f} ms {'':>10} {'':>9}"
         if compare:
             ref_ms = cold["reference"][key]["median_ms"]
             line += f" {ref_ms:>16.1f} ms {'':>10} {_ratio(ref_ms, ours_ms):>7}"
         lines.append(line)
+    lines.append(
+        "W4/import: median of fresh processes after a warm-up run that wrote the .pyc "
+        "caches (PYTHONDONTWRITEBYTECODE unset for them); *: nothing cached "
+        "(PYTHONDONTWRITEBYTECODE=1, empty PYTHONPYCACHEPREFIX: every module, stdlib "
+        "included, compiled from source)"
+    )
     rss = result.get("peak_rss_mb", {})
     lines.append(
         "peak RSS: "
