@@ -96,7 +96,9 @@ def test_http_500_is_retried_within_the_budget_and_fires_one_failure(started: An
     cdn.set_fault(Fault.error(500), ARTIFACT_PATH)
     events = cycle_events(client, log)
     assert cdn.count(ARTIFACT_PATH) == ATTEMPTS
-    event = assert_one_failure(events, client._location, ArtifactDownloadError, "HTTP 500")
+    event = assert_one_failure(
+        events, client._core.artifact_location, ArtifactDownloadError, "HTTP 500"
+    )
     assert event.error.status == 500
     assert_still_serving(client)
     assert_recovers(client, log, cdn, seen=3)
@@ -119,7 +121,11 @@ def test_http_403_is_not_retried_and_says_on_device_is_disabled(started: Any) ->
     events = cycle_events(client, log)
     assert cdn.count(ARTIFACT_PATH) == 1
     assert_one_failure(
-        events, client._location, OnDeviceDisabledError, "403", "on-device decisioning is not"
+        events,
+        client._core.artifact_location,
+        OnDeviceDisabledError,
+        "403",
+        "on-device decisioning is not",
     )
     assert_still_serving(client)
     assert_recovers(client, log, cdn, seen=3)
@@ -139,7 +145,9 @@ def test_slow_answer_beyond_the_timeout_fails_once_after_the_budget(started: Any
     cdn.set_fault(Fault.delay(2.0), ARTIFACT_PATH)  # the client's timeout is 300 ms
     events = cycle_events(client, log)
     assert cdn.count(ARTIFACT_PATH) == ATTEMPTS
-    event = assert_one_failure(events, client._location, ArtifactDownloadError, "timed out")
+    event = assert_one_failure(
+        events, client._core.artifact_location, ArtifactDownloadError, "timed out"
+    )
     assert event.error.status is None
     assert_still_serving(client)
 
@@ -150,7 +158,9 @@ def test_truncated_body_fails_once(started: Any) -> None:
     cdn.set_fault(Fault.truncated(), ARTIFACT_PATH)
     events = cycle_events(client, log)
     assert cdn.count(ARTIFACT_PATH) == ATTEMPTS  # a cut connection is transient
-    failure = assert_one_failure(events, client._location, ArtifactDownloadError, "failed")
+    failure = assert_one_failure(
+        events, client._core.artifact_location, ArtifactDownloadError, "failed"
+    )
     assert "RemoteProtocolError" in str(failure.error)
     assert_still_serving(client)
     assert_recovers(client, log, cdn, seen=3)
@@ -161,7 +171,7 @@ def test_invalid_json_is_rejected_with_the_reason(started: Any) -> None:
     cdn.set_fault(Fault.bad_json(), ARTIFACT_PATH)
     events = cycle_events(client, log)
     assert cdn.count(ARTIFACT_PATH) == 1  # a bad artifact is not retried
-    assert_one_failure(events, client._location, ArtifactParseError, "not valid JSON")
+    assert_one_failure(events, client._core.artifact_location, ArtifactParseError, "not valid JSON")
     assert_still_serving(client)
     assert_recovers(client, log, cdn, seen=3)
 
@@ -170,7 +180,9 @@ def test_wrong_major_version_is_rejected(started: Any) -> None:
     client, log, cdn = started
     cdn.put_json(ARTIFACT_PATH, make_artifact("two", version="2.0.0"))
     events = cycle_events(client, log)
-    assert_one_failure(events, client._location, ArtifactVersionError, "'2.0.0'", "major version")
+    assert_one_failure(
+        events, client._core.artifact_location, ArtifactVersionError, "'2.0.0'", "major version"
+    )
     assert_still_serving(client)
 
 
@@ -180,7 +192,7 @@ def test_missing_keys_are_rejected(started: Any) -> None:
     del broken["rules"]
     cdn.put_json(ARTIFACT_PATH, broken)
     events = cycle_events(client, log)
-    assert_one_failure(events, client._location, ArtifactSchemaError, "rules")
+    assert_one_failure(events, client._core.artifact_location, ArtifactSchemaError, "rules")
     assert_still_serving(client)
 
 
@@ -194,7 +206,9 @@ def test_refused_connection_fails_once_and_recovers_on_a_new_server(
         log.wait_for(2)
         cdn_server.stop()  # nothing listens on the port any more: connections are refused
         events = cycle_events(client, log)
-        failure = assert_one_failure(events, client._location, ArtifactDownloadError, "failed")
+        failure = assert_one_failure(
+            events, client._core.artifact_location, ArtifactDownloadError, "failed"
+        )
         assert "ConnectError" in str(failure.error)
         assert_still_serving(client)
         with CdnServer(port) as revived:
@@ -224,7 +238,10 @@ def test_rules_bin_with_a_wrong_key_is_rejected(
         cdn_server.put(BIN_PATH, wrong, content_type="application/octet-stream")
         events = cycle_events(client, log)
         assert_one_failure(
-            events, client._location, DeobfuscationError, "organization id is probably wrong"
+            events,
+            client._core.artifact_location,
+            DeobfuscationError,
+            "organization id is probably wrong",
         )
         assert_still_serving(client)
 

@@ -267,7 +267,7 @@ def test_location_is_derived_with_property_token_and_bin_format(
         artifact_format="bin",
     )
     with ready_client(options) as client:
-        assert client._location == cdn_server.url + path
+        assert client._core.artifact_location == cdn_server.url + path
         assert marker_of(client.get_offers(mbox_request())) == "one"
 
 

@@ -24,16 +24,14 @@ from types import TracebackType
 from typing import Any
 
 from targetkit.artifact.async_poller import AsyncArtifactPoller
-from targetkit.artifact.location import artifact_url, cdn_base_url, geo_url
 from targetkit.attributes import Attributes, attributes_request
+from targetkit.base import ClientBase
 from targetkit.core import ClientCore, LoadedArtifact, Prepared
 from targetkit.delivery.async_worker import AsyncNotificationWorker
 from targetkit.delivery.notifications import NotificationQueue, Outgoing
 from targetkit.delivery.request import RemoteCall, notification_call
 from targetkit.errors import (
-    ArtifactError,
     ClientClosedError,
-    ConfigurationError,
     DeliveryError,
     InvalidRequestError,
     NotReadyError,
@@ -46,8 +44,8 @@ from targetkit.events import (
     LoopRunner,
     Subscription,
 )
-from targetkit.logs import ForwardingHandler, attach, detach
-from targetkit.options import DecisioningMethod, Options, parse_options
+from targetkit.logs import ForwardingHandler
+from targetkit.options import DecisioningMethod, Options
 from targetkit.transport import AsyncTransport
 
 __all__ = ["AsyncTargetClient"]
@@ -80,12 +78,16 @@ def _refuse_callbacks(options: Any) -> None:
                 )
 
 
-class AsyncTargetClient:
+class AsyncTargetClient(ClientBase):
     """Adobe Target client for asyncio: server-side, on-device or hybrid decisioning.
 
     Create it with :meth:`create` inside a running loop; use ``async with`` or
     ``await client.close()`` when done.
     """
+
+    _ready: asyncio.Event
+    _wake: asyncio.Event
+    _worker: AsyncNotificationWorker
 
     def __init__(self, options: Options, *, _internal: bool = False) -> None:
         if not _internal:
@@ -96,22 +98,11 @@ class AsyncTargetClient:
         self._transport = AsyncTransport()
         self._runner = LoopRunner(loop)
         self._events = EventDispatcher(self._runner, self._runner.spawn)
-        for name, callback in options.events.items():
-            self._events.subscribe(name, callback)
+        self._subscribe_options()
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()  # set when ready or closing: wakes waiters
         self._closing = False
         self._closed = False
-        self._location = artifact_url(
-            client=options.client,
-            environment=options.environment,
-            property_token=options.property_token,
-            artifact_format=options.artifact_format or "json",
-            cdn_environment=options.cdn_environment,
-            cdn_base_path=options.cdn_base_path,
-            artifact_location=options.artifact_location,
-        )
-        self._geo_url = geo_url(cdn_base_url(options.cdn_environment, options.cdn_base_path))
         self._poller: AsyncArtifactPoller | None = None
         self._log_handler: ForwardingHandler | None = None  # set by create()
         queue = NotificationQueue(
@@ -137,57 +128,22 @@ class AsyncTargetClient:
         Raises :class:`ConfigurationError` naming the first invalid option, and
         RuntimeError when no event loop is running.
         """
-        parsed = parse_options(options)
-        # The logger option receives our log records from the first one on.
-        handler = attach(parsed.logger) if parsed.logger is not None else None
-        try:
-            for warning in parsed.warnings:
-                logger.warning(warning)
-            client = cls(parsed, _internal=True)
-            client._log_handler = handler
-            client._start()
-        except BaseException:
-            if handler is not None:
-                detach(handler)
-            raise
-        return client
+        return cls._create(options, cls._build)
 
-    def _start(self) -> None:
-        options = self._options
-        if options.decisioning_method is DecisioningMethod.SERVER_SIDE:
-            self._mark_ready()
-        else:
-            if options.artifact_payload is not None:
-                self._install_payload(options.artifact_payload)
-            if options.artifact_payload is None or options.artifact_location:
-                self._poller = AsyncArtifactPoller(
-                    self._core, self._transport, self._events, self._location, self._install
-                )
-                self._poller.start()
-        self._worker.start()
+    @classmethod
+    def _build(cls, options: Options) -> AsyncTargetClient:
+        return cls(options, _internal=True)
 
-    def _install_payload(self, payload: Mapping[str, Any] | bytes | str) -> None:
-        try:
-            loaded = self._core.compile(payload, None, None)
-        except ArtifactError as err:
-            raise ConfigurationError("artifact_payload", str(err)) from err
-        self._install(loaded)
-
-    def _install(self, loaded: LoadedArtifact) -> None:
-        self._core.install(loaded)
-        self._mark_ready()
-
-    def _mark_ready(self) -> None:
-        self._ready.set()
-        self._wake.set()
-        self._events.mark_ready()
+    def _new_poller(self) -> AsyncArtifactPoller:
+        return AsyncArtifactPoller(
+            self._core,
+            self._transport,
+            self._events,
+            self._core.artifact_location,
+            self._install,
+        )
 
     # -- readiness and events -------------------------------------------------------
-
-    @property
-    def is_ready(self) -> bool:
-        """True once get_offers can decide (on-device: an artifact is loaded)."""
-        return self._ready.is_set()
 
     async def wait_until_ready(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds (None: without bound); True when ready.
@@ -261,7 +217,8 @@ class AsyncTargetClient:
         loaded = self._core.artifact
         if loaded is None:
             raise NotReadyError(
-                f"the client is not ready: no artifact loaded from {self._location} within "
+                "the client is not ready: no artifact loaded from "
+                f"{self._core.artifact_location} within "
                 f"maximum_wait_ready ({wait_ms} ms), so on-device decisions are not possible "
                 "yet (artifact_download_failed events carry the reasons)"
             )
@@ -270,7 +227,7 @@ class AsyncTargetClient:
     async def _lookup_geo(self, ip: str) -> dict[str, Any] | None:
         try:
             geo = await self._transport.lookup_geo(
-                self._geo_url, ip, self._options.timeout_ms / 1000
+                self._core.geo_url, ip, self._options.timeout_ms / 1000
             )
         except TargetError as err:
             logger.warning("geo lookup for %r failed, deciding without geo: %s", ip, err)
@@ -310,10 +267,6 @@ class AsyncTargetClient:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ClientClosedError("this AsyncTargetClient is closed")
-
     async def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
         """Stop polling, let queued event callbacks run, flush notifications, free
         resources; everything together is bounded by ``timeout`` seconds. Idempotent."""
@@ -329,8 +282,7 @@ class AsyncTargetClient:
         await self._worker.stop(max(0.0, deadline - time.monotonic()))
         await self._transport.close()
         await self._drain_events(deadline)  # send_notification_error from the last sends
-        if self._log_handler is not None:
-            detach(self._log_handler)
+        self._detach_logger()
 
     async def _drain_events(self, deadline: float) -> None:
         """Run the callbacks queued so far (coroutine ones included) until ``deadline``."""

@@ -17,30 +17,26 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from targetkit.artifact.location import artifact_url, cdn_base_url, geo_url
 from targetkit.artifact.poller import ArtifactPoller
 from targetkit.attributes import Attributes
+from targetkit.base import ClientBase
 from targetkit.core import ClientCore, LoadedArtifact, Prepared
 from targetkit.delivery.notifications import NotificationQueue, Outgoing
 from targetkit.delivery.request import RemoteCall, notification_call
 from targetkit.delivery.worker import JOIN_TIMEOUT_S, NotificationWorker
 from targetkit.errors import (
-    ArtifactError,
     ClientClosedError,
-    ConfigurationError,
     DeliveryError,
     NotReadyError,
     TargetError,
 )
 from targetkit.events import (
-    Callback,
     EventDispatcher,
     GeoLocationUpdated,
-    Subscription,
     ThreadRunner,
 )
-from targetkit.logs import ForwardingHandler, attach, detach
-from targetkit.options import DecisioningMethod, Options, parse_options
+from targetkit.logs import ForwardingHandler
+from targetkit.options import DecisioningMethod, Options
 from targetkit.requests import validate_get_offers
 from targetkit.transport import SyncTransport
 
@@ -91,12 +87,16 @@ class _HeldRunner:
             self._inner(job)
 
 
-class TargetClient:
+class TargetClient(ClientBase):
     """Adobe Target client: server-side, on-device or hybrid decisioning.
 
     Create it with :meth:`create` (or :func:`targetkit.create`); use it as a context
     manager or call :meth:`close` when done.
     """
+
+    _ready: threading.Event
+    _wake: threading.Event
+    _worker: NotificationWorker
 
     def __init__(self, options: Options, *, _internal: bool = False) -> None:
         if not _internal:
@@ -107,8 +107,7 @@ class TargetClient:
         self._runner = ThreadRunner()
         self._held = _HeldRunner(self._runner)
         self._events = EventDispatcher(self._held)
-        for name, callback in options.events.items():
-            self._events.subscribe(name, callback)
+        self._subscribe_options()
         self._ready = threading.Event()
         # Set when ready or closed: wakes get_offers / wait_until_ready callers.
         self._wake = threading.Event()
@@ -117,16 +116,6 @@ class TargetClient:
         self._closing = False
         self._closed = False
         self._close_lock = threading.Lock()
-        self._location = artifact_url(
-            client=options.client,
-            environment=options.environment,
-            property_token=options.property_token,
-            artifact_format=options.artifact_format or "json",
-            cdn_environment=options.cdn_environment,
-            cdn_base_path=options.cdn_base_path,
-            artifact_location=options.artifact_location,
-        )
-        self._geo_url = geo_url(cdn_base_url(options.cdn_environment, options.cdn_base_path))
         self._poller: ArtifactPoller | None = None
         self._log_handler: ForwardingHandler | None = None  # set by create()
         self._worker = self._new_worker()
@@ -160,61 +149,28 @@ class TargetClient:
 
         Raises :class:`ConfigurationError` naming the first invalid option.
         """
-        parsed = parse_options(options)
-        # The logger option receives our log records from the first one on.
-        handler = attach(parsed.logger) if parsed.logger is not None else None
-        try:
-            for warning in parsed.warnings:
-                logger.warning(warning)
-            client = cls(parsed, _internal=True)
-            client._log_handler = handler
-            try:
-                client._start()
-            finally:
-                client._held.release()
-        except BaseException:
-            if handler is not None:
-                detach(handler)
-            raise
-        return client
+        return cls._create(options, cls._build)
+
+    @classmethod
+    def _build(cls, options: Options) -> TargetClient:
+        return cls(options, _internal=True)
 
     def _start(self) -> None:
-        options = self._options
-        if options.decisioning_method is DecisioningMethod.SERVER_SIDE:
-            self._mark_ready()
-        else:
-            if options.artifact_payload is not None:
-                self._install_payload(options.artifact_payload)
-            if options.artifact_payload is None or options.artifact_location:
-                self._poller = ArtifactPoller(
-                    self._core, self._transport, self._events, self._location, self._install
-                )
-                self._poller.start()
-        self._worker.start()
-
-    def _install_payload(self, payload: Mapping[str, Any] | bytes | str) -> None:
         try:
-            loaded = self._core.compile(payload, None, None)
-        except ArtifactError as err:
-            # The payload is an option: an unusable one fails create(), naming it.
-            raise ConfigurationError("artifact_payload", str(err)) from err
-        self._install(loaded)
+            super()._start()
+        finally:
+            self._held.release()
 
-    def _install(self, loaded: LoadedArtifact) -> None:
-        self._core.install(loaded)
-        self._mark_ready()
-
-    def _mark_ready(self) -> None:
-        self._ready.set()
-        self._wake.set()
-        self._events.mark_ready()
+    def _new_poller(self) -> ArtifactPoller:
+        return ArtifactPoller(
+            self._core,
+            self._transport,
+            self._events,
+            self._core.artifact_location,
+            self._install,
+        )
 
     # -- readiness and events -------------------------------------------------------
-
-    @property
-    def is_ready(self) -> bool:
-        """True once get_offers can decide (on-device: an artifact is loaded)."""
-        return self._ready.is_set()
 
     def wait_until_ready(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds (None: without bound); True when ready.
@@ -223,14 +179,6 @@ class TargetClient:
         """
         self._wake.wait(timeout)
         return self._ready.is_set()
-
-    def on(self, name: str, callback: Callback) -> Subscription:
-        """Subscribe ``callback`` to event ``name``; returns a handle for :meth:`off`."""
-        return self._events.subscribe(name, callback)
-
-    def off(self, handle: Subscription) -> bool:
-        """Unsubscribe; False when the handle was not subscribed."""
-        return self._events.unsubscribe(handle)
 
     # -- artifact polling -----------------------------------------------------------
 
@@ -318,7 +266,8 @@ class TargetClient:
         loaded = self._core.artifact
         if loaded is None:
             raise NotReadyError(
-                f"the client is not ready: no artifact loaded from {self._location} within "
+                "the client is not ready: no artifact loaded from "
+                f"{self._core.artifact_location} within "
                 f"maximum_wait_ready ({wait_ms} ms), so on-device decisions are not possible "
                 "yet (artifact_download_failed events carry the reasons)"
             )
@@ -326,7 +275,9 @@ class TargetClient:
 
     def _lookup_geo(self, ip: str) -> dict[str, Any] | None:
         try:
-            geo = self._transport.lookup_geo(self._geo_url, ip, self._options.timeout_ms / 1000)
+            geo = self._transport.lookup_geo(
+                self._core.geo_url, ip, self._options.timeout_ms / 1000
+            )
         except TargetError as err:
             logger.warning("geo lookup for %r failed, deciding without geo: %s", ip, err)
             return None
@@ -374,10 +325,6 @@ class TargetClient:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ClientClosedError("this TargetClient is closed")
-
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
         """Stop polling, let queued event callbacks run, flush notifications, free resources.
 
@@ -402,8 +349,7 @@ class TargetClient:
         self._transport.close(max(0.0, deadline - time.monotonic()))
         self._worker.join(JOIN_TIMEOUT_S)
         self._runner.close(max(0.0, deadline - time.monotonic()))
-        if self._log_handler is not None:
-            detach(self._log_handler)
+        self._detach_logger()
 
     def _drain_events(self, timeout_s: float) -> None:
         """Wait until the callbacks queued so far have run (not from a callback itself)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from targetkit.artifact.location import artifact_url, cdn_base_url, geo_url
 from targetkit.artifact.parse import load_artifact
 from targetkit.decisioning.context import ContextBuilder
 from targetkit.decisioning.engine import decide, remote_dependency
@@ -134,6 +135,17 @@ class ClientCore:
         self._artifact: LoadedArtifact | None = None
         self._swap_lock = threading.Lock()
         self._retrievals = 0
+        #: Where the artifact comes from, and the geo endpoint beside it on the CDN.
+        self.artifact_location = artifact_url(
+            client=options.client,
+            environment=options.environment,
+            property_token=options.property_token,
+            artifact_format=options.artifact_format or "json",
+            cdn_environment=options.cdn_environment,
+            cdn_base_path=options.cdn_base_path,
+            artifact_location=options.artifact_location,
+        )
+        self.geo_url = geo_url(cdn_base_url(options.cdn_environment, options.cdn_base_path))
 
     # -- artifact -------------------------------------------------------------------
 
