@@ -31,10 +31,8 @@ from targetkit.delivery.async_worker import AsyncNotificationWorker
 from targetkit.delivery.notifications import NotificationQueue, Outgoing
 from targetkit.delivery.request import RemoteCall, notification_call
 from targetkit.errors import (
-    ClientClosedError,
     DeliveryError,
     InvalidRequestError,
-    NotReadyError,
     TargetError,
 )
 from targetkit.events import (
@@ -212,17 +210,7 @@ class AsyncTargetClient(ClientBase):
         wait_ms = self._options.maximum_wait_ready_ms
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), None if wait_ms is None else wait_ms / 1000)
-        if self._closing:
-            raise ClientClosedError("this AsyncTargetClient was closed while waiting to be ready")
-        loaded = self._core.artifact
-        if loaded is None:
-            raise NotReadyError(
-                "the client is not ready: no artifact loaded from "
-                f"{self._core.artifact_location} within "
-                f"maximum_wait_ready ({wait_ms} ms), so on-device decisions are not possible "
-                "yet (artifact_download_failed events carry the reasons)"
-            )
-        return loaded
+        return self._artifact_after_wait()
 
     async def _lookup_geo(self, ip: str) -> dict[str, Any] | None:
         try:

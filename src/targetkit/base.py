@@ -14,7 +14,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from targetkit.core import ClientCore, LoadedArtifact
-from targetkit.errors import ArtifactError, ClientClosedError, ConfigurationError
+from targetkit.errors import (
+    ArtifactError,
+    ClientClosedError,
+    ConfigurationError,
+    NotReadyError,
+)
 from targetkit.events import Callback, EventDispatcher, Subscription
 from targetkit.logs import ForwardingHandler, attach, detach
 from targetkit.options import DecisioningMethod, Options, parse_options
@@ -52,6 +57,7 @@ class ClientBase:
     _wake: _Flag  # set when ready or closing: wakes waiters
     _worker: _Worker
     _poller: _Poller | None
+    _closing: bool
     _closed: bool
     _log_handler: ForwardingHandler | None
 
@@ -118,6 +124,22 @@ class ClientBase:
         if self._log_handler is not None:
             detach(self._log_handler)
             self._log_handler = None
+
+    def _artifact_after_wait(self) -> LoadedArtifact:
+        """The artifact once a wait for readiness ended (ready, timed out, or closing)."""
+        if self._closing:
+            raise ClientClosedError(
+                f"this {type(self).__name__} was closed while waiting to be ready"
+            )
+        loaded = self._core.artifact
+        if loaded is None:
+            raise NotReadyError(
+                "the client is not ready: no artifact loaded from "
+                f"{self._core.artifact_location} within maximum_wait_ready "
+                f"({self._options.maximum_wait_ready_ms} ms), so on-device decisions are "
+                "not possible yet (artifact_download_failed events carry the reasons)"
+            )
+        return loaded
 
     def _check_open(self) -> None:
         if self._closed:

@@ -25,9 +25,7 @@ from targetkit.delivery.notifications import NotificationQueue, Outgoing
 from targetkit.delivery.request import RemoteCall, notification_call
 from targetkit.delivery.worker import JOIN_TIMEOUT_S, NotificationWorker
 from targetkit.errors import (
-    ClientClosedError,
     DeliveryError,
-    NotReadyError,
     TargetError,
 )
 from targetkit.events import (
@@ -261,17 +259,7 @@ class TargetClient(ClientBase):
             return loaded
         wait_ms = self._options.maximum_wait_ready_ms
         self._wake.wait(None if wait_ms is None else wait_ms / 1000)
-        if self._closing:
-            raise ClientClosedError("this TargetClient was closed while waiting to be ready")
-        loaded = self._core.artifact
-        if loaded is None:
-            raise NotReadyError(
-                "the client is not ready: no artifact loaded from "
-                f"{self._core.artifact_location} within "
-                f"maximum_wait_ready ({wait_ms} ms), so on-device decisions are not possible "
-                "yet (artifact_download_failed events carry the reasons)"
-            )
-        return loaded
+        return self._artifact_after_wait()
 
     def _lookup_geo(self, ip: str) -> dict[str, Any] | None:
         try:
