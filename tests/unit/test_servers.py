@@ -112,7 +112,13 @@ def test_stop_is_quick_and_leaves_no_thread_with_a_hang_in_progress() -> None:
     assert time.monotonic() - started < 1.0
     caller.join(2)
     assert outcome and isinstance(outcome[0], BROKEN_CONNECTION)
-    assert set(threading.enumerate()) <= before
+    # Only the server's own threads count: other tests' clients may still be winding down.
+    leftover = [
+        t
+        for t in set(threading.enumerate()) - before
+        if t.name.startswith("CdnServer:") or "process_request" in t.name
+    ]
+    assert leftover == []
 
 
 def test_stop_closes_idle_keep_alive_connections(cdn_server: CdnServer) -> None:
