@@ -270,16 +270,13 @@ class ClientCore:
         """Merge looked-up geo values into the request's ``context.geo``."""
         context = prepared.request["context"]
         merged = dict(context.get("geo") or _EMPTY)
-        merged.pop("ipAddress", None) if prepared.geo_ip == "" else None
+        if prepared.geo_ip == "":
+            # The "unknownIpAddress" marker asked for the caller's own location; it is
+            # not an address to keep in the request.
+            merged.pop("ipAddress", None)
         if geo:
             merged.update(geo)
         context["geo"] = merged
-
-    def remote_dependency(self, request: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-        loaded = self._artifact
-        if loaded is None:
-            return [], []
-        return remote_dependency(loaded.compiled, request)
 
     def decide_local(
         self, prepared: Prepared, loaded: LoadedArtifact
