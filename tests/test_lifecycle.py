@@ -389,6 +389,8 @@ def test_a_process_whose_only_live_object_is_an_open_client_exits(
         """
     )
     assert out.strip() == "ready, leaving without close()"
+    # The display notification queued by that get_offers was still sent at exit.
+    assert len(delivery_server.notifications()) == 1
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

@@ -7,6 +7,7 @@ and one daemon thread that runs event callbacks. None of them keeps the process 
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 #: How long close() waits for pending notifications by default (s).
 CLOSE_TIMEOUT_S = 5.0
+
+#: At interpreter exit, how long an open client may spend sending what it queued (s).
+EXIT_FLUSH_TIMEOUT_S = 2.0
 
 #: Event callbacks start this long after create() returns (s), so that the caller's
 #: ``client = targetkit.create(...)`` assignment has happened when a callback reads it.
@@ -117,12 +121,12 @@ class TargetClient(ClientBase):
         self._poller: ArtifactPoller | None = None
         self._log_handler: ForwardingHandler | None = None  # set by create()
         self._worker = self._new_worker()
+        # Weak references: these hooks must not keep a closed or dropped client alive.
         if hasattr(os, "register_at_fork"):
-            # A weak reference: the hook (which cannot be unregistered) must not keep
-            # a closed or dropped client alive.
             os.register_at_fork(
                 after_in_child=functools.partial(_restart_in_child, weakref.ref(self))
             )
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     def _new_worker(self) -> NotificationWorker:
         options = self._options
@@ -376,6 +380,18 @@ class TargetClient(ClientBase):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _close_at_exit(ref: weakref.ReferenceType[TargetClient]) -> None:
+    """At interpreter exit, a client left open still sends its queued notifications,
+    for at most :data:`EXIT_FLUSH_TIMEOUT_S`; its daemon threads never delay exit."""
+    client = ref()
+    if client is None or client._closing:
+        return
+    try:
+        client.close(EXIT_FLUSH_TIMEOUT_S)
+    except Exception:
+        logger.exception("could not close the client at exit")
 
 
 def _restart_in_child(ref: weakref.ReferenceType[TargetClient]) -> None:
