@@ -28,7 +28,7 @@ from targetkit.attributes import Attributes, attributes_request
 from targetkit.base import ClientBase
 from targetkit.core import ClientCore, LoadedArtifact, Prepared
 from targetkit.delivery.async_worker import AsyncNotificationWorker
-from targetkit.delivery.notifications import NotificationQueue, Outgoing
+from targetkit.delivery.notifications import Outgoing
 from targetkit.delivery.request import RemoteCall, notification_call
 from targetkit.errors import (
     DeliveryError,
@@ -103,14 +103,8 @@ class AsyncTargetClient(ClientBase):
         self._closed = False
         self._poller: AsyncArtifactPoller | None = None
         self._log_handler: ForwardingHandler | None = None  # set by create()
-        queue = NotificationQueue(
-            self._core.telemetry,
-            max_items=options.notification_queue_size,
-            batch_size=options.notification_batch_size,
-            new_id=self._core.new_id,
-        )
         self._worker = AsyncNotificationWorker(
-            queue,
+            self._new_queue(),
             self._post,
             self._events,
             linger_s=options.notification_flush_interval_ms / 1000,

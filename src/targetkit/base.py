@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from targetkit.core import ClientCore, LoadedArtifact
+from targetkit.delivery.notifications import NotificationQueue
 from targetkit.errors import (
     ArtifactError,
     ClientClosedError,
@@ -83,6 +84,16 @@ class ClientBase:
                 detach(handler)
             raise
         return client
+
+    def _new_queue(self) -> NotificationQueue:
+        """The bounded notification queue the client's worker drains."""
+        options = self._options
+        return NotificationQueue(
+            self._core.telemetry,
+            max_items=options.notification_queue_size,
+            batch_size=options.notification_batch_size,
+            new_id=self._core.new_id,
+        )
 
     def _subscribe_options(self) -> None:
         for name, callback in self._options.events.items():

@@ -22,7 +22,7 @@ from targetkit.artifact.poller import ArtifactPoller
 from targetkit.attributes import Attributes
 from targetkit.base import ClientBase
 from targetkit.core import ClientCore, LoadedArtifact, Prepared
-from targetkit.delivery.notifications import NotificationQueue, Outgoing
+from targetkit.delivery.notifications import Outgoing
 from targetkit.delivery.request import RemoteCall, notification_call
 from targetkit.delivery.worker import JOIN_TIMEOUT_S, NotificationWorker
 from targetkit.errors import (
@@ -130,14 +130,8 @@ class TargetClient(ClientBase):
 
     def _new_worker(self) -> NotificationWorker:
         options = self._options
-        queue = NotificationQueue(
-            self._core.telemetry,
-            max_items=options.notification_queue_size,
-            batch_size=options.notification_batch_size,
-            new_id=self._core.new_id,
-        )
         return NotificationWorker(
-            queue,
+            self._new_queue(),
             self._post,
             self._events,
             linger_s=options.notification_flush_interval_ms / 1000,

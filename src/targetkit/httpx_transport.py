@@ -88,6 +88,12 @@ def _delivery_result(response: httpx.Response, request_id: str | None) -> Any:
     return body if body is not None else {}
 
 
+def _geo_result(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise delivery_error(response.status_code, response.content, None)
+    return geo_from_payload(parse_json_body(response.content))
+
+
 def _request_id(body: Mapping[str, Any]) -> str | None:
     value = body.get("requestId")
     return value if isinstance(value, str) else None
@@ -242,9 +248,7 @@ class HttpxSyncTransport:
             response = self._client.get(url, headers=_geo_headers(ip), timeout=timeout_s)
         except httpx.HTTPError as err:
             raise _delivery_failure(err, timeout_s, None) from err
-        if response.status_code >= 400:
-            raise delivery_error(response.status_code, response.content, None)
-        return geo_from_payload(parse_json_body(response.content))
+        return _geo_result(response)
 
     def post_delivery(
         self,
@@ -295,9 +299,7 @@ class HttpxAsyncTransport:
             response = await self._client.get(url, headers=_geo_headers(ip), timeout=timeout_s)
         except httpx.HTTPError as err:
             raise _delivery_failure(err, timeout_s, None) from err
-        if response.status_code >= 400:
-            raise delivery_error(response.status_code, response.content, None)
-        return geo_from_payload(parse_json_body(response.content))
+        return _geo_result(response)
 
     async def post_delivery(
         self,
